@@ -1,0 +1,38 @@
+# The two commands a newcomer needs:  make run  (install + start)  and  make test.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run serve test bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install -r requirements.txt
+	touch $@
+
+## Install everything, prepare the database and start the development server.
+run: install
+	$(PY) manage.py migrate --noinput
+	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver $(HOST):$(PORT)
+
+## Start the app the way the container does (gunicorn, static files collected).
+serve: install
+	$(PY) manage.py collectstatic --noinput -v 0
+	$(PY) manage.py migrate --noinput
+	$(VENV)/bin/gunicorn mnistsite.wsgi:application --config mnistsite/gunicorn.conf.py --bind $(HOST):$(PORT)
+
+## Run the whole test suite.
+test: install
+	$(PY) -m pytest
+
+## Full-size measurements (minutes): model accuracy on the whole test sets.
+bench: install
+	$(PY) bench/evaluate_model.py
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache

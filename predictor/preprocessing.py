@@ -1,0 +1,274 @@
+"""Turning any accepted picture of a digit into exactly what MNIST looks like.
+
+MNIST digits are white ink on black, their bounding box scaled so the longer side is 20 px (aspect
+kept, anti-aliased), pasted in a 28×28 field with the centre of mass at pixel (14, 14). Phone
+photos, scans, screenshots and transparent canvas exports all go through the same steps, and the
+steps are an identity (or nearly) on a picture that already looks like MNIST. Serving and
+finetuning both call `prepare_digit`, so the model never sees two different conventions.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps
+from scipy import ndimage
+
+#: Formats Pillow may open; anything else (SVG, PDF, HTML, …) is refused before decoding.
+ACCEPTED_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF")
+#: Larger pictures are shrunk to this side before any analysis: a digit needs no more detail.
+WORKING_SIDE = 320
+MNIST_BOX = 20
+MNIST_SIDE = 28
+MNIST_CENTRE = 14.0  # measured on MNIST train: mean centre of mass (13.996, 14.004)
+#: Ink weaker than this (0‥255, after the background is removed) is not a digit: a blank page.
+MIN_INK_CONTRAST = 40.0
+#: Blobs smaller than this share of the largest blob are specks (dust, noise, paper texture).
+SPECK_FRACTION = 0.08
+#: A picture whose ink falls apart into more blobs than this is noise, not a digit.
+MAX_DIGIT_PARTS = 6
+#: Neighbouring pixels of a drawn stroke agree; in noise they do not. Below this lag-1
+#: autocorrelation the picture is noise (MNIST ≥ 0.49, Semeion ≥ 0.40, random noise ≤ 0.05).
+MIN_SMOOTHNESS = 0.25
+#: Ink covering more than this share of the picture is a texture or noise, not a digit.
+MAX_INK_COVERAGE = 0.6
+#: Blur that gives a thresholded (binary) scan MNIST's soft, anti-aliased stroke edges.
+SOFTEN_SIGMA = 0.6
+SOFTEN_GAIN = 1.3
+#: Stroke width a 20 px MNIST digit has, in pixels; thinner pen strokes are thickened to it.
+MNIST_STROKE_WIDTH = 2.0
+
+
+class ImageRejected(ValueError):
+    """The upload cannot be read as a picture; the message is for the person who sent it."""
+
+
+class NoDigitFound(ImageRejected):
+    """The picture was read but holds nothing that looks like a single digit."""
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    max_pixels: int = 40_000_000
+
+
+def open_image(data: bytes, *, limits: ImageLimits = ImageLimits()) -> tuple[Image.Image, str]:
+    """Decode `data` safely: known formats only, pixel count checked before decoding, first frame.
+
+    Returns the upright picture and the format Pillow recognised (never the client's file name)."""
+    if not data:
+        raise ImageRejected("The file is empty.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
+            width, height = image.size
+            if width < 1 or height < 1:
+                raise ImageRejected("The picture has no pixels.")
+            if width * height > limits.max_pixels:
+                raise ImageRejected(
+                    f"The picture is too large ({width}×{height} pixels); "
+                    f"the limit is {limits.max_pixels:,} pixels."
+                )
+            image_format = image.format or "PNG"
+            image.seek(0)  # animated GIF/WebP/PNG: the first frame
+            if image.format == "JPEG":
+                image.draft("L" if image.mode == "L" else "RGB", (WORKING_SIDE, WORKING_SIDE))
+            image.load()
+    except ImageRejected:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ImageRejected(f"The picture is too large to process: {error}") from error
+    except Image.UnidentifiedImageError as error:
+        raise ImageRejected(
+            "That file is not a picture we can read; send a PNG, JPEG, GIF, BMP, WebP or TIFF."
+        ) from error
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, MemoryError) as error:
+        raise ImageRejected("The picture is damaged or truncated and cannot be read.") from error
+    try:
+        image = ImageOps.exif_transpose(image)
+    except Exception:  # noqa: BLE001 - broken EXIF must not cost the user the picture
+        pass
+    return image, image_format
+
+
+def _shrink(image: Image.Image) -> Image.Image:
+    longest = max(image.size)
+    if longest <= WORKING_SIDE:
+        return image
+    scale = WORKING_SIDE / longest
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    if image.mode not in ("L", "LA", "RGB", "RGBA", "F", "I"):
+        image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+    return image.resize(size, Image.Resampling.BOX)
+
+
+def _to_gray(image: Image.Image) -> np.ndarray:
+    """Float gray 0‥255; transparent areas are filled with the colour opposite the strokes."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        array = np.asarray(image, dtype=np.float64)
+        low, high = float(array.min()), float(array.max())
+        return (array - low) * (255.0 / (high - low)) if high > low else np.zeros_like(array)
+    has_alpha = "A" in image.getbands() or "transparency" in image.info
+    if not has_alpha:
+        return np.asarray(image.convert("L"), dtype=np.float64)
+    rgba = image.convert("RGBA")
+    alpha = np.asarray(rgba.getchannel("A"), dtype=np.float64) / 255.0
+    gray = np.asarray(rgba.convert("RGB").convert("L"), dtype=np.float64)
+    if alpha.min() > 0.98:
+        return gray
+    opaque = alpha > 0.5
+    strokes_are_dark = opaque.any() and float(np.average(gray, weights=alpha + 1e-9)) < 128.0
+    backdrop = 255.0 if strokes_are_dark else 0.0
+    return gray * alpha + backdrop * (1.0 - alpha)
+
+
+def _ink(gray: np.ndarray) -> np.ndarray:
+    """Ink as the high value on a zero background, whatever the polarity and lighting."""
+    low, high = np.percentile(gray, (0.1, 99.9))
+    if high - low < MIN_INK_CONTRAST:  # a thin stroke can be rarer than one pixel in a thousand
+        low, high = float(gray.min()), float(gray.max())
+    middle = (low + high) / 2.0
+    ring = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    light_background = ((ring > middle).mean() + (gray > middle).mean()) / 2.0 > 0.5
+    ink = 255.0 - gray if light_background else gray.copy()
+    return np.clip(ink - _background(ink), 0.0, None)
+
+
+def _background(ink: np.ndarray) -> np.ndarray | float:
+    """The ink image's background level: a smooth local floor for photos, the median otherwise.
+
+    Photos have shading and paper tint; their floor is a minimum filter far wider than any stroke,
+    computed on a coarse grid so it stays cheap. Small clean pictures (MNIST, scans) use one level.
+    """
+    if min(ink.shape) < 64:
+        return float(np.median(ink)) if np.median(ink) < 128 else 0.0
+    factor = max(1, min(ink.shape) // 40)
+    coarse = ink[: ink.shape[0] // factor * factor, : ink.shape[1] // factor * factor]
+    coarse = coarse.reshape(coarse.shape[0] // factor, factor, coarse.shape[1] // factor, factor).mean((1, 3))
+    floor = ndimage.minimum_filter(coarse, size=7, mode="nearest")
+    floor = ndimage.uniform_filter(floor, size=7, mode="nearest")
+    zoom = (ink.shape[0] / floor.shape[0], ink.shape[1] / floor.shape[1])
+    floor = ndimage.zoom(floor, zoom, order=1, mode="nearest", grid_mode=True)
+    return floor[: ink.shape[0], : ink.shape[1]]
+
+
+def _otsu_threshold(values: np.ndarray) -> float:
+    histogram, edges = np.histogram(values, bins=256, range=(0.0, float(values.max()) + 1e-6))
+    centres = (edges[:-1] + edges[1:]) / 2.0
+    weight_low = np.cumsum(histogram)
+    weight_high = weight_low[-1] - weight_low
+    sum_low = np.cumsum(histogram * centres)
+    mean_low = sum_low / np.maximum(weight_low, 1)
+    mean_high = (sum_low[-1] - sum_low) / np.maximum(weight_high, 1)
+    between = weight_low * weight_high * (mean_low - mean_high) ** 2
+    return float(centres[int(np.argmax(between))])
+
+
+def _digit_mask(ink: np.ndarray) -> np.ndarray:
+    """The pixels belonging to the digit: the main blob and any sizeable parts, specks dropped."""
+    if ink.max() < MIN_INK_CONTRAST:
+        raise NoDigitFound("No digit found: the picture looks blank.")
+    if _smoothness(ink) < MIN_SMOOTHNESS:
+        raise NoDigitFound("No digit found: the picture looks like noise, not a drawn digit.")
+    strokes = ink > max(_otsu_threshold(ink), MIN_INK_CONTRAST / 2)
+    labels, count = ndimage.label(strokes, structure=np.ones((3, 3)))
+    areas = np.bincount(labels.ravel())[1:]
+    keep = np.flatnonzero(areas >= SPECK_FRACTION * areas.max()) + 1
+    if len(keep) > MAX_DIGIT_PARTS or strokes.mean() > MAX_INK_COVERAGE:
+        raise NoDigitFound("No digit found: the picture looks like noise or texture, not one digit.")
+    return np.isin(labels, keep)
+
+
+def _smoothness(ink: np.ndarray) -> float:
+    """Lag-1 autocorrelation of the ink, averaged over rows and columns."""
+    centred = ink - ink.mean()
+    energy = float((centred * centred).sum())
+    if energy == 0.0:
+        return 0.0
+    across = float((centred[:, 1:] * centred[:, :-1]).sum())
+    down = float((centred[1:] * centred[:-1]).sum())
+    return (across + down) / (2.0 * energy)
+
+
+def _stroke_width(mask: np.ndarray) -> float:
+    """Mean stroke width from area and outline length (outline ≈ twice the stroke's length)."""
+    outline = mask & ~ndimage.binary_erosion(mask)
+    return 2.0 * mask.sum() / max(outline.sum(), 1)
+
+
+def prepare_digit(image: Image.Image) -> np.ndarray:
+    """The 28×28 uint8 MNIST-style picture of the digit in `image` (raises NoDigitFound)."""
+    ink = _ink(_to_gray(_shrink(image)))
+    mask = _digit_mask(ink)
+    # Keep the strokes and their anti-aliased rims; drop specks and background texture.
+    ink = np.where(ndimage.binary_dilation(mask, iterations=2), ink, 0.0)
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    # Widen the box to the rims so no anti-aliased edge is cut.
+    rim_rows, rim_cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
+    top, bottom = max(min(top, rim_rows[0]), top - 2), min(max(bottom, rim_rows[-1] + 1), bottom + 2)
+    left, right = max(min(left, rim_cols[0]), left - 2), min(max(right, rim_cols[-1] + 1), right + 2)
+    crop, crop_mask = ink[top:bottom, left:right], mask[top:bottom, left:right]
+    height, width = crop.shape
+    scale = MNIST_BOX / max(height, width)
+
+    if scale < 0.5:  # a big picture: thin pen strokes would vanish when shrunk; thicken them first
+        wanted = MNIST_STROKE_WIDTH / scale
+        width_now = _stroke_width(crop_mask)
+        if width_now < 0.6 * wanted:
+            grow = int(round((wanted - width_now) / 2))
+            crop = ndimage.grey_dilation(np.pad(crop, grow), footprint=_disc(grow))
+            crop_mask = np.pad(crop_mask, grow)
+            height, width = crop.shape
+            scale = MNIST_BOX / max(height, width)
+
+    ink_level = np.percentile(crop[crop_mask], 95)
+    if ink_level < 250.0:  # faint ink (pencil, photo): stretch so strokes are saturated as in MNIST
+        crop = np.clip(crop * (255.0 / max(ink_level, 1e-6)), 0.0, 255.0)
+    hard_edged = _is_binary(crop)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    if size != (width, height):
+        crop = np.asarray(Image.fromarray(crop.astype(np.float32), mode="F").resize(size, Image.Resampling.LANCZOS))
+        crop = np.clip(crop, 0.0, 255.0)
+    if hard_edged and scale > 0.5:
+        # MNIST's strokes are anti-aliased (its digits were shrunk from fine scans); a thresholded
+        # scan shown at about its own size keeps jagged edges the network never saw. Soften them.
+        crop = np.clip(ndimage.gaussian_filter(crop, SOFTEN_SIGMA, mode="constant") * SOFTEN_GAIN, 0.0, 255.0)
+    return _centre(crop)
+
+
+def _is_binary(crop: np.ndarray) -> bool:
+    """True for thresholded pictures: almost no grey levels between ink and background."""
+    ink = crop > 25.0
+    grey = ink & (crop < 230.0)
+    return bool(ink.any()) and grey.sum() < 0.05 * ink.sum()
+
+
+def _disc(radius: int) -> np.ndarray:
+    y, x = np.ogrid[-radius : radius + 1, -radius : radius + 1]
+    return x * x + y * y <= radius * radius + radius
+
+
+def _centre(digit: np.ndarray) -> np.ndarray:
+    """Paste into 28×28 with the centre of mass at (14, 14), whole-pixel shift, kept inside."""
+    height, width = digit.shape
+    field = np.zeros((MNIST_SIDE, MNIST_SIDE))
+    total = digit.sum()
+    if total <= 0:
+        raise NoDigitFound("No digit found: the picture looks blank.")
+    com_y = (digit.sum(1) * np.arange(height)).sum() / total
+    com_x = (digit.sum(0) * np.arange(width)).sum() / total
+    top = int(np.clip(round(MNIST_CENTRE - com_y), 0, MNIST_SIDE - height))
+    left = int(np.clip(round(MNIST_CENTRE - com_x), 0, MNIST_SIDE - width))
+    field[top : top + height, left : left + width] = digit
+    return np.round(field).astype(np.uint8)
+
+
+def preprocess(data: bytes, *, limits: ImageLimits = ImageLimits()) -> np.ndarray:
+    """Bytes of an uploaded file → the 28×28 uint8 picture the model reads."""
+    image, _ = open_image(data, limits=limits)
+    return prepare_digit(image)

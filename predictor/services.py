@@ -1,0 +1,62 @@
+"""Reading one uploaded digit: decode, prepare, classify, keep the original, sign a feedback token.
+
+Views (HTML and JSON) are thin wrappers around `read_digit`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+
+from predictor.inference import Prediction, get_classifier
+from predictor.preprocessing import ImageLimits, open_image, prepare_digit
+from predictor.tokens import make_feedback_token
+
+#: Stored originals get a fresh name with the extension of the format Pillow recognised;
+#: nothing the client sends (file name, content type) reaches storage.
+EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "GIF": "gif", "BMP": "bmp", "WEBP": "webp", "TIFF": "tif"}
+
+
+@dataclass(frozen=True)
+class DigitReading:
+    prediction: Prediction
+    pixels: np.ndarray  # what the model saw, 28×28 uint8
+    uncertain: bool
+    feedback_token: str
+    upload_name: str
+
+
+def store_original(*, data: bytes, image_format: str, token_id: str) -> str:
+    today = dt.datetime.now(dt.timezone.utc)
+    name = f"uploads/{today:%Y/%m/%d}/{token_id}.{EXTENSIONS.get(image_format, 'bin')}"
+    return default_storage.save(name, ContentFile(data))
+
+
+def read_digit(*, data: bytes, with_feature_maps: bool = False) -> DigitReading:
+    """Raises `ImageRejected` (unreadable) or `NoDigitFound` (nothing digit-like in it)."""
+    image, image_format = open_image(data, limits=ImageLimits(max_pixels=settings.MAX_IMAGE_PIXELS))
+    pixels = prepare_digit(image)
+    prediction = get_classifier().predict(pixels=pixels, with_feature_maps=with_feature_maps)
+    token_id = uuid.uuid4().hex
+    upload_name = store_original(data=data, image_format=image_format, token_id=token_id)
+    token = make_feedback_token(
+        token_id=token_id,
+        upload_name=upload_name,
+        pixels=pixels,
+        predicted_digit=prediction.digit,
+        probabilities=prediction.probabilities,
+        model_version=prediction.model_version,
+    )
+    return DigitReading(
+        prediction=prediction,
+        pixels=pixels,
+        uncertain=prediction.confidence < settings.UNSURE_BELOW,
+        feedback_token=token,
+        upload_name=upload_name,
+    )

@@ -1,0 +1,108 @@
+"""Realistic test pictures rendered from real MNIST digits: photos, scans, canvases, screenshots.
+
+Each render starts from a 28×28 MNIST digit (white on black) and produces the bytes a real client
+would send, with the defects of that kind of source.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+SAMPLES = Path(__file__).parent / "data" / "mnist_samples.npz"
+
+
+def mnist_samples() -> tuple[np.ndarray, np.ndarray]:
+    """Twenty MNIST test digits (two of each class) shipped with the tests."""
+    with np.load(SAMPLES) as data:
+        return data["x"], data["y"]
+
+
+def encode(image: Image.Image, image_format: str = "PNG", **params) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=image_format, **params)
+    return buffer.getvalue()
+
+
+def _ink_on_canvas(digit: np.ndarray, *, canvas: tuple[int, int], digit_height: int, at: tuple[float, float]) -> np.ndarray:
+    """The digit's ink (0‥1) enlarged smoothly and placed on a larger canvas (height, width)."""
+    big = Image.fromarray(digit).resize((digit_height, digit_height), Image.Resampling.BICUBIC)
+    big = big.filter(ImageFilter.GaussianBlur(digit_height / 120))
+    ink = np.zeros(canvas)
+    top, left = int(at[0] * canvas[0] - digit_height / 2), int(at[1] * canvas[1] - digit_height / 2)
+    ink[top : top + digit_height, left : left + digit_height] = np.asarray(big, dtype=float) / 255.0
+    return np.clip(ink, 0.0, 1.0)
+
+
+def phone_photo(digit: np.ndarray, *, seed: int = 0, exif_orientation: int | None = None) -> bytes:
+    """Blue-black ink on cream paper, uneven light (a shadow across the sheet), sensor noise, JPEG.
+
+    With `exif_orientation`, the pixels are stored rotated and the EXIF tag says how to undo it,
+    as phones do."""
+    rng = np.random.default_rng(seed)
+    height, width = 600, 450
+    ink = _ink_on_canvas(digit, canvas=(height, width), digit_height=260, at=(0.45, 0.55))
+    paper = np.array([232.0, 222.0, 196.0])
+    ink_colour = np.array([40.0, 45.0, 90.0])
+    light = np.linspace(0.65, 1.05, width)[None, :, None] * np.linspace(0.9, 1.0, height)[:, None, None]
+    rgb = (paper * (1 - ink[..., None]) + ink_colour * ink[..., None]) * light
+    rgb += rng.normal(0, 5, rgb.shape)
+    image = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8), "RGB")
+    params = {"quality": 85}
+    if exif_orientation is not None:
+        undo = {6: Image.Transpose.ROTATE_90, 8: Image.Transpose.ROTATE_270, 3: Image.Transpose.ROTATE_180}
+        image = image.transpose(undo[exif_orientation])
+        exif = Image.Exif()
+        exif[0x0112] = exif_orientation
+        params["exif"] = exif.tobytes()
+    return encode(image, "JPEG", **params)
+
+
+def scan(digit: np.ndarray, *, seed: int = 0) -> bytes:
+    """A grey-scale flatbed scan: pencil-grey ink on off-white paper, light noise, PNG."""
+    rng = np.random.default_rng(seed)
+    ink = _ink_on_canvas(digit, canvas=(300, 300), digit_height=150, at=(0.5, 0.5))
+    gray = 242 - ink * 150 + rng.normal(0, 3, ink.shape)
+    return encode(Image.fromarray(np.clip(gray, 0, 255).astype(np.uint8), "L"))
+
+
+def transparent_canvas(digit: np.ndarray, *, stroke: tuple[int, int, int] = (0, 0, 0)) -> bytes:
+    """What a browser canvas exports: strokes in one colour, the rest fully transparent."""
+    ink = _ink_on_canvas(digit, canvas=(280, 280), digit_height=200, at=(0.5, 0.5))
+    rgba = np.zeros((280, 280, 4), dtype=np.uint8)
+    rgba[..., :3] = stroke
+    rgba[..., 3] = np.round(ink * 255).astype(np.uint8)
+    return encode(Image.fromarray(rgba, "RGBA"))
+
+
+def screenshot(digit: np.ndarray) -> bytes:
+    """White ink on black, RGB, the digit drawn large in a corner of a wider window."""
+    ink = _ink_on_canvas(digit, canvas=(240, 400), digit_height=160, at=(0.45, 0.3))
+    gray = np.round(ink * 255).astype(np.uint8)
+    return encode(Image.fromarray(np.stack([gray] * 3, axis=-1), "RGB"))
+
+
+def with_specks(digit: np.ndarray, *, seed: int = 0) -> bytes:
+    """A scan with dust: a few small dark dots scattered away from the digit."""
+    rng = np.random.default_rng(seed)
+    ink = _ink_on_canvas(digit, canvas=(300, 300), digit_height=150, at=(0.5, 0.5))
+    for _ in range(6):
+        y, x = rng.integers(5, 60), rng.integers(5, 295)
+        ink[y : y + 3, x : x + 3] = 1.0
+    gray = 245 - ink * 200
+    return encode(Image.fromarray(np.clip(gray, 0, 255).astype(np.uint8), "L"))
+
+
+def blank_page(*, seed: int = 0) -> bytes:
+    rng = np.random.default_rng(seed)
+    light = np.linspace(0.8, 1.0, 400)[None, :]
+    gray = 235 * light + rng.normal(0, 4, (300, 400))
+    return encode(Image.fromarray(np.clip(gray, 0, 255).astype(np.uint8), "L"), "JPEG", quality=90)
+
+
+def noise(*, size: int = 200, seed: int = 0) -> bytes:
+    rng = np.random.default_rng(seed)
+    return encode(Image.fromarray(rng.integers(0, 256, (size, size), dtype=np.uint8), "L"))

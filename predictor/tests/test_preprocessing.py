@@ -1,0 +1,151 @@
+"""Preprocessing turns every kind of real picture into an MNIST-like 28×28 digit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+from scipy import ndimage
+
+from predictor.preprocessing import (
+    ImageLimits,
+    ImageRejected,
+    NoDigitFound,
+    open_image,
+    preprocess,
+)
+from predictor.tests import renders
+
+DIGITS, LABELS = renders.mnist_samples()
+
+
+def correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Pixel correlation, allowing a one-pixel shift (centring rounds to whole pixels)."""
+    return max(
+        float(np.corrcoef(np.roll(a, (dy, dx), axis=(0, 1)).astype(float).ravel(), b.astype(float).ravel())[0, 1])
+        for dy in (-1, 0, 1)
+        for dx in (-1, 0, 1)
+    )
+
+
+def assert_mnist_like(pixels: np.ndarray) -> None:
+    assert pixels.shape == (28, 28) and pixels.dtype == np.uint8
+    assert pixels.max() >= 250, "strokes are saturated white, as in MNIST"
+    assert pixels[0].max() == 0 or pixels[:, 0].max() == 0, "background is black"
+    rows, cols = np.flatnonzero(pixels.max(1) > 0), np.flatnonzero(pixels.max(0) > 0)
+    longest = max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1)
+    assert 19 <= longest <= 22, f"digit box is about 20 px (got {longest})"
+    com_y, com_x = ndimage.center_of_mass(pixels.astype(float))
+    assert abs(com_y - 14) <= 1.0 and abs(com_x - 14) <= 1.0, f"centre of mass {com_y:.1f},{com_x:.1f}"
+
+
+@pytest.mark.parametrize("index", range(len(DIGITS)))
+def test_mnist_digit_is_left_unchanged(index):
+    digit = DIGITS[index]
+    assert np.array_equal(preprocess(renders.encode(Image.fromarray(digit))), digit)
+
+
+RENDERS = {
+    "phone photo": renders.phone_photo,
+    "scan": renders.scan,
+    "transparent canvas": renders.transparent_canvas,
+    "screenshot": renders.screenshot,
+    "scan with specks": renders.with_specks,
+}
+
+
+@pytest.mark.parametrize("kind", RENDERS)
+@pytest.mark.parametrize("index", [0, 5, 11, 18])
+def test_each_kind_of_picture_becomes_the_mnist_digit(kind, index):
+    pixels = preprocess(RENDERS[kind](DIGITS[index]))
+    assert_mnist_like(pixels)
+    assert correlation(pixels, DIGITS[index]) > 0.85
+
+
+def test_exif_orientation_is_applied():
+    upright = preprocess(renders.phone_photo(DIGITS[3]))
+    for orientation in (3, 6, 8):
+        turned = preprocess(renders.phone_photo(DIGITS[3], exif_orientation=orientation))
+        assert correlation(turned, upright) > 0.95, f"orientation {orientation}"
+
+
+def test_transparent_canvas_works_with_light_strokes_too():
+    dark = preprocess(renders.transparent_canvas(DIGITS[7], stroke=(0, 0, 0)))
+    light = preprocess(renders.transparent_canvas(DIGITS[7], stroke=(255, 255, 255)))
+    assert correlation(dark, light) > 0.99
+
+
+def test_specks_are_ignored():
+    clean = preprocess(renders.scan(DIGITS[9]))
+    dusty = preprocess(renders.with_specks(DIGITS[9]))
+    assert correlation(clean, dusty) > 0.95
+
+
+def test_thin_pen_strokes_on_a_large_picture_stay_visible():
+    canvas = np.full((800, 800), 250, dtype=np.uint8)
+    canvas[150:650, 398:402] = 20  # a "1" drawn with a fine pen: 4 px wide, 500 px tall
+    pixels = preprocess(renders.encode(Image.fromarray(canvas)))
+    assert_mnist_like(pixels)
+    assert (pixels > 128).sum() >= 20 * 2, "the stroke is about as wide as an MNIST stroke"
+
+
+def test_binary_low_resolution_scan_gets_soft_edges():
+    digit = (DIGITS[2] > 100).astype(np.uint8) * 255
+    small = Image.fromarray(digit).resize((16, 16), Image.Resampling.NEAREST)
+    pixels = preprocess(renders.encode(small))
+    assert_mnist_like(pixels)
+    grey = ((pixels > 20) & (pixels < 230)).sum()
+    assert grey >= 0.2 * (pixels > 20).sum(), "edges are anti-aliased like MNIST's"
+
+
+def test_sixteen_bit_and_palette_pictures_are_read():
+    digit = DIGITS[4]
+    sixteen = Image.fromarray(digit.astype(np.uint16) * 257)
+    palette = Image.fromarray(digit).convert("P")
+    for image in (sixteen, palette):
+        assert correlation(preprocess(renders.encode(image)), digit) > 0.95
+
+
+def test_cmyk_jpeg_is_read():
+    photo = Image.open(__import__("io").BytesIO(renders.phone_photo(DIGITS[6]))).convert("CMYK")
+    assert_mnist_like(preprocess(renders.encode(photo, "JPEG")))
+
+
+@pytest.mark.parametrize("data", [renders.blank_page(), renders.blank_page(seed=3)], ids=["page", "page2"])
+def test_blank_page_has_no_digit(data):
+    with pytest.raises(NoDigitFound):
+        preprocess(data)
+
+
+@pytest.mark.parametrize("size", [28, 100, 400])
+def test_noise_has_no_digit(size):
+    with pytest.raises(NoDigitFound):
+        preprocess(renders.noise(size=size))
+
+
+def test_uniform_picture_has_no_digit():
+    with pytest.raises(NoDigitFound):
+        preprocess(renders.encode(Image.new("L", (1, 1), 255)))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"hello, not a picture", b"<svg xmlns='http://www.w3.org/2000/svg'></svg>", b"%PDF-1.4\n"],
+    ids=["empty", "text", "svg", "pdf"],
+)
+def test_non_pictures_are_rejected(data):
+    with pytest.raises(ImageRejected) as excinfo:
+        preprocess(data)
+    assert not isinstance(excinfo.value, NoDigitFound)
+
+
+def test_truncated_picture_is_rejected():
+    data = renders.phone_photo(DIGITS[0])
+    with pytest.raises(ImageRejected, match="damaged or truncated"):
+        preprocess(data[: len(data) // 2])
+
+
+def test_pixel_limit_is_checked_before_decoding():
+    huge = renders.encode(Image.new("L", (5000, 5000)), optimize=True)
+    with pytest.raises(ImageRejected, match="too large"):
+        open_image(huge, limits=ImageLimits(max_pixels=10_000_000))

@@ -1,0 +1,73 @@
+"""Feedback tokens: everything a later correction needs, signed so nobody can forge one.
+
+The token travels to the client with the prediction and comes back with the user's label. It
+carries the model's 28×28 input, the prediction, the model version and the stored original's
+name, so the feedback endpoint stores exactly what the model saw without trusting the client.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+
+import numpy as np
+from django.core import signing
+
+SALT = "predictor.feedback-token"
+
+
+class InvalidToken(ValueError):
+    """The token is forged, damaged or too old; the message says which, for the client."""
+
+
+@dataclass(frozen=True)
+class FeedbackTicket:
+    token_id: str
+    upload_name: str
+    pixels: np.ndarray  # 28×28 uint8
+    predicted_digit: int
+    probabilities: list[float]
+    model_version: str
+
+
+def make_feedback_token(
+    *,
+    token_id: str,
+    upload_name: str,
+    pixels: np.ndarray,
+    predicted_digit: int,
+    probabilities: list[float],
+    model_version: str,
+) -> str:
+    payload = {
+        "id": token_id,
+        "u": upload_name,
+        "x": base64.b64encode(np.ascontiguousarray(pixels, dtype=np.uint8).tobytes()).decode(),
+        "d": predicted_digit,
+        "p": [round(p, 6) for p in probabilities],
+        "v": model_version,
+    }
+    return signing.dumps(payload, salt=SALT, compress=True)
+
+
+def read_feedback_token(token: str, *, max_age: int) -> FeedbackTicket:
+    if not isinstance(token, str) or not token or len(token) > 20_000:
+        raise InvalidToken("feedback_token is missing or malformed.")
+    try:
+        payload = signing.loads(token, salt=SALT, max_age=max_age)
+    except signing.SignatureExpired as error:
+        raise InvalidToken("feedback_token has expired; predict again to get a new one.") from error
+    except (signing.BadSignature, ValueError, TypeError) as error:
+        raise InvalidToken("feedback_token is invalid or has been tampered with.") from error
+    try:
+        pixels = np.frombuffer(base64.b64decode(payload["x"]), dtype=np.uint8).reshape(28, 28)
+        return FeedbackTicket(
+            token_id=str(payload["id"]),
+            upload_name=str(payload["u"]),
+            pixels=pixels,
+            predicted_digit=int(payload["d"]),
+            probabilities=[float(p) for p in payload["p"]],
+            model_version=str(payload["v"]),
+        )
+    except (KeyError, ValueError, TypeError) as error:
+        raise InvalidToken("feedback_token is invalid or has been tampered with.") from error

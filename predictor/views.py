@@ -1,0 +1,131 @@
+"""HTTP endpoints: the upload page, its result page, the JSON API and the health check."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods
+
+from predictor import charts, featuremaps
+from predictor.inference import get_classifier
+from predictor.preprocessing import ImageRejected, NoDigitFound
+from predictor.services import DigitReading, read_digit
+
+logger = logging.getLogger(__name__)
+
+
+class UploadProblem(Exception):
+    """What is wrong with the request itself, with the HTTP status to answer."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+def _uploaded_bytes(request: HttpRequest) -> bytes:
+    """The `image` field's bytes; size checked from the header before the body is parsed."""
+    limit = settings.MAX_UPLOAD_BYTES
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit + 64 * 1024:
+        raise UploadProblem(f"The upload is too large; the limit is {limit // (1024 * 1024)} MB.", 413)
+    try:
+        upload = request.FILES.get("image")
+    except (MultiPartParserError, RequestDataTooBig, SuspiciousOperation, ValueError) as error:
+        raise UploadProblem(f"The upload could not be read: {error}") from error
+    if upload is None:
+        raise UploadProblem("No picture was sent: post it as multipart form field 'image'.")
+    if upload.size > limit:
+        raise UploadProblem(f"The picture is too large; the limit is {limit // (1024 * 1024)} MB.", 413)
+    return upload.read()
+
+
+def _wants_feature_maps(request: HttpRequest) -> bool:
+    value = request.POST.get("feature_maps", request.GET.get("feature_maps", ""))
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@csrf_exempt
+@require_http_methods(["POST"])
+def api_predict(request: HttpRequest) -> JsonResponse:
+    try:
+        data = _uploaded_bytes(request)
+        reading = read_digit(data=data, with_feature_maps=_wants_feature_maps(request))
+    except UploadProblem as problem:
+        return JsonResponse({"error": str(problem)}, status=problem.status)
+    except NoDigitFound as problem:
+        return JsonResponse({"error": str(problem)}, status=422)
+    except ImageRejected as problem:
+        return JsonResponse({"error": str(problem)}, status=400)
+    prediction = reading.prediction
+    body = {
+        "digit": prediction.digit,
+        "confidence": prediction.confidence,
+        "probabilities": prediction.probabilities,
+        "model_version": prediction.model_version,
+        "feedback_token": reading.feedback_token,
+        "uncertain": reading.uncertain,
+    }
+    if prediction.feature_maps:
+        body["feature_maps"] = featuremaps.quantise(prediction.feature_maps)
+    return JsonResponse(body)
+
+
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    try:
+        classifier = get_classifier()
+    except Exception:  # noqa: BLE001 - a probe must answer, not crash
+        logger.exception("model could not be loaded")
+        return JsonResponse({"status": "unavailable", "error": "The model could not be loaded."}, status=503)
+    return JsonResponse({"status": "ok", "model_version": classifier.version})
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "predictor/home.html", {"max_upload_mb": settings.MAX_UPLOAD_BYTES // (1024 * 1024)})
+
+
+def _result_context(reading: DigitReading) -> dict:
+    prediction = reading.prediction
+    return {
+        "reading": reading,
+        "prediction": prediction,
+        "confidence_percent": round(prediction.confidence * 100, 1),
+        "probability_rows": [
+            {"digit": digit, "percent": round(p * 100, 1)} for digit, p in enumerate(prediction.probabilities)
+        ],
+        "chart": charts.probability_chart(prediction.probabilities),
+        "model_input_uri": featuremaps.png_data_uri(
+            featuremaps.grid_png(reading.pixels[..., None].astype("float32"), cell_zoom=8)
+        ),
+        "feature_map_layers": [
+            {
+                "name": name,
+                "shape": "×".join(str(n) for n in activation.shape),
+                "uri": featuremaps.png_data_uri(featuremaps.grid_png(activation)),
+            }
+            for name, activation in prediction.feature_maps.items()
+        ],
+    }
+
+
+@require_http_methods(["POST"])
+def predict_page(request: HttpRequest) -> HttpResponse:
+    try:
+        data = _uploaded_bytes(request)
+        reading = read_digit(data=data, with_feature_maps=True)
+    except (UploadProblem, ImageRejected) as problem:
+        status = getattr(problem, "status", 422 if isinstance(problem, NoDigitFound) else 400)
+        context = {"error": str(problem), "max_upload_mb": settings.MAX_UPLOAD_BYTES // (1024 * 1024)}
+        return render(request, "predictor/home.html", context, status=status)
+    return render(request, "predictor/result.html", _result_context(reading))
+

@@ -1,0 +1,57 @@
+"""`python manage.py train_base`: train the base model from MNIST and write it with its card."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+
+class Command(BaseCommand):
+    help = "Train the base digit model on MNIST (with handwriting augmentation) and write model + card."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--data", default=None, help="Path to mnist.npz (default: MNIST_PATH).")
+        parser.add_argument("--epochs", type=int, default=None, help="Training epochs (default 15).")
+        parser.add_argument("--seed", type=int, default=1, help="Random seed (default 1).")
+        parser.add_argument(
+            "--output",
+            default=None,
+            help="Directory for model.keras, model.tflite and model_card.json "
+            "(default: a new directory under training/runs/, never the bundled model).",
+        )
+        parser.add_argument("--train-limit", type=int, default=None, help="Use only the first N training images.")
+        parser.add_argument("--test-limit", type=int, default=None, help="Evaluate on only the first N test images.")
+
+    def handle(self, *args, **options):
+        from training.train import TrainConfig, train_base  # TensorFlow loads only when training
+
+        config = TrainConfig(seed=options["seed"], train_limit=options["train_limit"], test_limit=options["test_limit"])
+        if options["epochs"] is not None:
+            if options["epochs"] < 1:
+                raise CommandError("--epochs must be at least 1.")
+            config.epochs = options["epochs"]
+        output = Path(options["output"] or Path(settings.BASE_DIR) / "training" / "runs" / f"seed{config.seed}")
+        data = options["data"] or settings.MNIST_PATH
+        if options["data"] and not Path(options["data"]).is_file():
+            raise CommandError(f"MNIST file not found: {options['data']}")
+        self.stdout.write(f"Training {config.epochs} epochs, seed {config.seed}, data {data} → {output}")
+        try:
+            card = train_base(
+                output_dir=output,
+                data_path=data,
+                config=config,
+                command_line=shlex.join(["python", "manage.py", *sys.argv[2:]]) if len(sys.argv) > 1 else "",
+                verbose=1 if options["verbosity"] >= 1 else 0,
+            )
+        except FileNotFoundError as error:
+            raise CommandError(str(error)) from error
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Test accuracy {card['test_accuracy']:.2%} on {card['test_images']} images "
+                f"in {card['training_seconds']:.0f} s; model version {card['version']} written to {output}"
+            )
+        )

@@ -1,0 +1,140 @@
+"""Training the base model from MNIST: the recipe behind `manage.py train_base`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from training.augment import AugmentConfig, augment_batch
+from training.export import export_tflite
+from training.mnist import file_sha256, load_mnist
+from training.network import build_model
+
+MODEL_FILENAME = "model.keras"
+TFLITE_FILENAME = "model.tflite"
+CARD_FILENAME = "model_card.json"
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 16
+    batch_size: int = 128
+    peak_learning_rate: float = 3e-3
+    warmup_epochs: float = 1.0
+    weight_decay: float = 1e-4
+    seed: int = 1
+    train_limit: int | None = None  # a slice of the training set, for tests
+    test_limit: int | None = None
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+
+def _training_dataset(x: np.ndarray, y: np.ndarray, config: TrainConfig) -> tf.data.Dataset:
+    """Shuffled, augmented batches; every random draw derives from the seed and the batch index."""
+    images = tf.constant(x[..., None], dtype=tf.float32)
+    labels = tf.constant(y, dtype=tf.int32)
+    count = len(x)
+
+    def epoch_batches(epoch):
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(count), seed=tf.stack([tf.cast(config.seed, tf.int64), epoch])
+        )
+        return tf.data.Dataset.from_tensor_slices(order).batch(config.batch_size).enumerate().map(
+            lambda step, index: (epoch, step, index)
+        )
+
+    def make_batch(epoch, step, index):
+        seed = tf.stack([epoch * 100_003 + step, tf.cast(config.seed, tf.int64)])
+        batch = augment_batch(tf.gather(images, index), seed, config.augment)
+        return batch, tf.gather(labels, index)
+
+    epochs = tf.data.Dataset.range(config.epochs).flat_map(epoch_batches)
+    return epochs.map(make_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(4)
+
+
+def _schedule(steps_per_epoch: int, config: TrainConfig) -> keras.optimizers.schedules.LearningRateSchedule:
+    total = steps_per_epoch * config.epochs
+    warmup = int(steps_per_epoch * config.warmup_epochs)
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=config.peak_learning_rate / 10,
+        decay_steps=max(total - warmup, 1),
+        alpha=0.002,
+        warmup_target=config.peak_learning_rate,
+        warmup_steps=warmup,
+    )
+
+
+def evaluate_accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
+    probabilities = model.predict(x[..., None].astype("float32"), batch_size=1000, verbose=0)
+    return float(np.mean(np.argmax(probabilities, axis=1) == y))
+
+
+def train_base(
+    *,
+    output_dir: Path,
+    data_path: str | Path | None,
+    config: TrainConfig,
+    command_line: str = "",
+    verbose: int = 1,
+) -> dict:
+    """Train, evaluate on MNIST test, write model + LiteRT export + model card; return the card."""
+    started = time.monotonic()
+    keras.utils.set_random_seed(config.seed)
+    data = load_mnist(path=data_path)
+    x_train, y_train = data.x_train, data.y_train
+    x_test, y_test = data.x_test, data.y_test
+    if config.train_limit:
+        x_train, y_train = x_train[: config.train_limit], y_train[: config.train_limit]
+    if config.test_limit:
+        x_test, y_test = x_test[: config.test_limit], y_test[: config.test_limit]
+
+    steps_per_epoch = int(np.ceil(len(x_train) / config.batch_size))
+    model = build_model()
+    model.compile(
+        optimizer=keras.optimizers.AdamW(
+            learning_rate=_schedule(steps_per_epoch, config), weight_decay=config.weight_decay
+        ),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    model.fit(
+        _training_dataset(x_train, y_train, config),
+        epochs=config.epochs,
+        steps_per_epoch=steps_per_epoch,
+        validation_data=(x_test[..., None].astype("float32"), y_test),
+        validation_freq=max(config.epochs // 3, 1),
+        verbose=verbose,
+    )
+    test_accuracy = evaluate_accuracy(model, x_test, y_test)
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    model.save(output_dir / MODEL_FILENAME)
+    tflite_path = export_tflite(model=model, path=output_dir / TFLITE_FILENAME)
+    card = {
+        "version": f"base-{file_sha256(tflite_path)[:10]}",
+        "name": model.name,
+        "test_accuracy": round(test_accuracy, 6),
+        "test_images": int(len(x_test)),
+        "train_images": int(len(x_train)),
+        "dataset": {"source": data.source, "sha256": data.sha256},
+        "parameters": int(model.count_params()),
+        "seed": config.seed,
+        "config": asdict(config),
+        "trained_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "training_seconds": round(time.monotonic() - started, 1),
+        "command_line": command_line,
+        "versions": {
+            "python": platform.python_version(),
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+        },
+    }
+    (output_dir / CARD_FILENAME).write_text(json.dumps(card, indent=2) + "\n")
+    return card

@@ -26,4 +26,7 @@ def post_fork(server, worker):
     """Warm the model in each worker so the first real request does not pay for loading it."""
     from predictor.inference import get_classifier
 
-    get_classifier()
+    try:
+        get_classifier()
+    except Exception:  # noqa: BLE001 - the worker still serves; /healthz reports the failure
+        server.log.exception("worker %s could not load the model", worker.pid)

@@ -25,7 +25,7 @@ class PlotlyFinder(BaseFinder):
 
     def find(self, path, find_all=False, **kwargs):
         if path != PLOTLY_JS_PATH:
-            return [] if find_all else None
+            return []  # Django's own finders answer a miss with [] whatever find_all says
         match = str(self.package_data / "plotly.min.js")
         return [match] if find_all else match
 

@@ -19,12 +19,14 @@ class AugmentConfig:
     max_rotation_deg: float = 12.0
     max_shear: float = 0.3
     scale_range: tuple[float, float] = (0.85, 1.1)
-    aspect_range: tuple[float, float] = (0.7, 1.3)  # x-scale relative to y-scale
+    aspect_range: tuple[float, float] = (0.7, 1.7)  # x-scale relative to y-scale, drawn log-uniform
     max_shift_px: float = 2.0
     thicken_probability: float = 0.35
     thin_probability: float = 0.2
     binarize_probability: float = 0.15  # hard-edged scans (thresholded, no anti-aliasing)
     blur_probability: float = 0.15  # soft photos and upscaled pictures
+    elastic_probability: float = 0.5  # wobbly strokes: a smooth random displacement field
+    elastic_max_px: float = 1.5
 
 
 def _stroke_width(images: tf.Tensor, seed: tf.Tensor, config: AugmentConfig) -> tf.Tensor:
@@ -50,7 +52,7 @@ def _affine(images: tf.Tensor, seed: tf.Tensor, config: AugmentConfig) -> tf.Ten
     angle = uniform(-1.0, 1.0, 2) * math.radians(config.max_rotation_deg)
     shear = uniform(-config.max_shear, config.max_shear, 3)
     scale = uniform(*config.scale_range, 4)
-    aspect = uniform(*config.aspect_range, 5)
+    aspect = tf.exp(uniform(math.log(config.aspect_range[0]), math.log(config.aspect_range[1]), 5))
     shift_x = uniform(-config.max_shift_px, config.max_shift_px, 6)
     shift_y = uniform(-config.max_shift_px, config.max_shift_px, 7)
     scale_x, scale_y = scale * tf.sqrt(aspect), scale / tf.sqrt(aspect)
@@ -94,10 +96,41 @@ def _edges(images: tf.Tensor, seed: tf.Tensor, config: AugmentConfig) -> tf.Tens
     return tf.where(choice < binary_cut, binary, tf.where(choice < blur_cut, blurred, images))
 
 
+def _elastic(images: tf.Tensor, seed: tf.Tensor, config: AugmentConfig) -> tf.Tensor:
+    """Warp by a smooth random field (a 4×4 grid of displacements, upsampled): Simard-style
+    elastic distortion, which imitates the wobble of real pens better than any affine map."""
+    batch = tf.shape(images)[0]
+    coarse = tf.random.stateless_uniform([batch, 4, 4, 2], seed=seed, minval=-1.0, maxval=1.0)
+    field = tf.image.resize(coarse, [28, 28], method="bilinear") * config.elastic_max_px
+    active = tf.cast(tf.random.stateless_uniform([batch, 1, 1, 1], seed=seed + 1) < config.elastic_probability, tf.float32)
+    field *= active
+    grid_y, grid_x = tf.meshgrid(tf.range(28.0), tf.range(28.0), indexing="ij")
+    source_y = grid_y[None] + field[..., 0]
+    source_x = grid_x[None] + field[..., 1]
+    padded = tf.pad(images[..., 0], [[0, 0], [1, 1], [1, 1]])  # zeros outside the picture
+    y0, x0 = tf.floor(source_y), tf.floor(source_x)
+    wy, wx = source_y - y0, source_x - x0
+    batch_index = tf.broadcast_to(tf.range(batch)[:, None, None], tf.shape(source_y))
+
+    def pixel(y, x):
+        y = tf.cast(tf.clip_by_value(y + 1.0, 0.0, 29.0), tf.int32)
+        x = tf.cast(tf.clip_by_value(x + 1.0, 0.0, 29.0), tf.int32)
+        return tf.gather_nd(padded, tf.stack([batch_index, y, x], axis=-1))
+
+    warped = (
+        pixel(y0, x0) * (1 - wy) * (1 - wx)
+        + pixel(y0, x0 + 1) * (1 - wy) * wx
+        + pixel(y0 + 1, x0) * wy * (1 - wx)
+        + pixel(y0 + 1, x0 + 1) * wy * wx
+    )
+    return warped[..., None]
+
+
 def augment_batch(images: tf.Tensor, seed: tf.Tensor, config: AugmentConfig = AugmentConfig()) -> tf.Tensor:
     """`images`: float32 (B, 28, 28, 1) in 0‥255; `seed`: int32/int64 shape (2,)."""
     seed = tf.cast(seed, tf.int64)
     images = _stroke_width(images, seed, config)
+    images = _elastic(images, seed + 30, config)
     images = _affine(images, seed + 10, config)
     images = _edges(images, seed + 20, config)
     return tf.clip_by_value(images, 0.0, 255.0)

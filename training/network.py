@@ -40,4 +40,4 @@ def with_feature_maps(model: keras.Model) -> keras.Model:
     outputs = {"probabilities": model.output}
     for name in CONV_LAYER_NAMES:
         outputs[name] = model.get_layer(name).output
-    return keras.Model(model.inputs, outputs, name=f"{model.name}_with_maps")
+    return keras.Model(model.input, outputs, name=f"{model.name}_with_maps")

@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from training.augment import AugmentConfig, augment_batch
+from training.evaluation import evaluate_model
 from training.export import export_tflite
 from training.mnist import file_sha256, load_mnist
 from training.network import build_model
@@ -108,6 +109,7 @@ def train_base(
         _training_dataset(x_train, y_train, config),
         epochs=config.epochs,
         steps_per_epoch=steps_per_epoch,
+        shuffle=False,  # the dataset shuffles itself, reproducibly
         validation_data=(x_test[..., None].astype("float32"), y_test),
         validation_freq=max(config.epochs // 3, 1),
         verbose=verbose,
@@ -117,10 +119,17 @@ def train_base(
     output_dir.mkdir(parents=True, exist_ok=True)
     model.save(output_dir / MODEL_FILENAME)
     tflite_path = export_tflite(model=model, path=output_dir / TFLITE_FILENAME)
+    served = evaluate_model(
+        model_dir=output_dir,
+        x_test=x_test,
+        y_test=y_test,
+        mnist_path=data.source if data.sha256 else None,
+    )
     card = {
         "version": f"base-{file_sha256(tflite_path)[:10]}",
         "name": model.name,
         "test_accuracy": round(test_accuracy, 6),
+        "served_accuracy": served,
         "test_images": int(len(x_test)),
         "train_images": int(len(x_train)),
         "dataset": {"source": data.source, "sha256": data.sha256},

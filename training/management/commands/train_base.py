@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-import sys
 from pathlib import Path
 
 from django.conf import settings
@@ -44,7 +43,7 @@ class Command(BaseCommand):
                 output_dir=output,
                 data_path=data,
                 config=config,
-                command_line=shlex.join(["python", "manage.py", *sys.argv[2:]]) if len(sys.argv) > 1 else "",
+                command_line=self._command_line(options, data=data, output=output, config=config),
                 verbose=1 if options["verbosity"] >= 1 else 0,
             )
         except FileNotFoundError as error:
@@ -55,3 +54,13 @@ class Command(BaseCommand):
                 f"in {card['training_seconds']:.0f} s; model version {card['version']} written to {output}"
             )
         )
+
+    @staticmethod
+    def _command_line(options: dict, *, data: str, output: Path, config) -> str:
+        """The command that reproduces this run, with every default spelled out."""
+        words = ["python", "manage.py", "train_base", "--data", str(data), "--epochs", str(config.epochs)]
+        words += ["--seed", str(config.seed), "--output", str(output)]
+        for option in ("train_limit", "test_limit"):
+            if options[option]:
+                words += [f"--{option.replace('_', '-')}", str(options[option])]
+        return shlex.join(words)

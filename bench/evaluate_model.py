@@ -1,0 +1,85 @@
+"""Full-size accuracy of a model through the real API (run by hand: `make bench`).
+
+Posts every MNIST test image (10,000) and every held-out digit (USPS 2,007, Semeion 1,593) as a
+PNG to POST /api/predict/ with Django's test client (the whole request path: multipart parsing,
+decoding, preprocessing, LiteRT), and also feeds MNIST test straight to the model. Prints a
+Markdown table for docs/benchmarks.md.
+
+    python bench/evaluate_model.py [--model-dir DIR] [--data mnist.npz]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mnistsite.settings")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model-dir", type=Path, default=None, help="default: the bundled model")
+    parser.add_argument("--data", default=None, help="mnist.npz (default: MNIST_PATH)")
+    args = parser.parse_args()
+
+    import tempfile
+
+    import django
+    from django.conf import settings
+
+    os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="bench-media-"))
+    django.setup()
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import Client
+    from django.test.utils import setup_test_environment
+
+    from predictor import inference
+    from training.evaluation import HELDOUT_SETS, accuracy_direct, heldout_path, load_heldout, png_bytes
+    from training.mnist import load_mnist
+
+    setup_test_environment()
+    if args.model_dir:
+        settings.BUNDLED_MODEL_DIR = args.model_dir
+    data_path = args.data or settings.MNIST_PATH
+    data = load_mnist(path=data_path)
+    classifier = inference.get_classifier()
+    client = Client()
+
+    def through_api(images, labels) -> tuple[float, int]:
+        hits = refused = 0
+        for image, label in zip(images, labels):
+            response = client.post("/api/predict/", {"image": SimpleUploadedFile("d.png", png_bytes(image))})
+            if response.status_code == 200:
+                hits += response.json()["digit"] == int(label)
+            else:
+                refused += 1
+        return hits / len(labels), refused
+
+    rows = []
+    started = time.monotonic()
+    rows.append(("MNIST test, fed to the model", len(data.y_test), accuracy_direct(classifier, data.x_test, data.y_test), 0))
+    accuracy, refused = through_api(data.x_test, data.y_test)
+    rows.append(("MNIST test, 28×28 PNG through the API", len(data.y_test), accuracy, refused))
+    for name in HELDOUT_SETS:
+        path = heldout_path(mnist_path=data_path, name=name)
+        if path.is_file():
+            images, labels = load_heldout(path)
+            accuracy, refused = through_api(images, labels)
+            rows.append((f"{name}, 16×16 PNG through the API", len(labels), accuracy, refused))
+
+    print(f"Model {classifier.version}; {dt.date.today()}; {platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} cores; {time.monotonic() - started:.0f} s\n")
+    print("| set | images | accuracy | refused as no digit |\n| --- | ---: | ---: | ---: |")
+    for name, count, accuracy, refused in rows:
+        print(f"| {name} | {count:,} | {accuracy:.2%} | {refused} |")
+
+
+if __name__ == "__main__":
+    main()

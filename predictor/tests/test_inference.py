@@ -1,0 +1,69 @@
+"""The served LiteRT model answers exactly what the Keras model does, once per process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.conf import settings
+
+from predictor import inference
+from predictor.tests import renders
+
+DIGITS, LABELS = renders.mnist_samples()
+
+
+@pytest.fixture(scope="module")
+def keras_model():
+    import keras
+
+    return keras.models.load_model(Path(settings.BUNDLED_MODEL_DIR) / "model.keras")
+
+
+def test_litert_probabilities_match_keras(keras_model):
+    classifier = inference.get_classifier()
+    expected = keras_model(DIGITS[..., None].astype("float32"), training=False).numpy()
+    for image, want in zip(DIGITS, expected):
+        got = classifier.predict(pixels=image).probabilities
+        np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+def test_feature_maps_come_from_the_same_forward_pass(keras_model):
+    from training.network import CONV_LAYER_NAMES, with_feature_maps
+
+    expected = with_feature_maps(keras_model)(DIGITS[:1, ..., None].astype("float32"), training=False)
+    prediction = inference.get_classifier().predict(pixels=DIGITS[0], with_feature_maps=True)
+    assert tuple(prediction.feature_maps) == CONV_LAYER_NAMES
+    for name in CONV_LAYER_NAMES:
+        np.testing.assert_allclose(prediction.feature_maps[name], expected[name][0].numpy(), atol=1e-4)
+    np.testing.assert_allclose(prediction.probabilities, expected["probabilities"][0].numpy(), atol=1e-5)
+
+
+def test_classifier_is_loaded_once_per_process(monkeypatch):
+    first = inference.get_classifier()
+    assert inference.get_classifier() is first
+    monkeypatch.setattr(os, "getpid", lambda: -12345)  # as if this were a freshly forked worker
+    forked = inference.get_classifier()
+    assert forked is not first
+    assert forked.predict(pixels=DIGITS[0]).digit == LABELS[0]
+
+
+def test_serving_never_imports_tensorflow(tmp_path):
+    script = (
+        "import sys, django, os; django.setup();"
+        "from predictor.services import read_digit;"
+        "from predictor.tests import renders;"
+        "from PIL import Image;"
+        "d, _ = renders.mnist_samples();"
+        "read_digit(data=renders.encode(Image.fromarray(d[0])), with_feature_maps=True);"
+        "import mnistsite.wsgi;"
+        "print('tensorflow' in sys.modules, 'keras' in sys.modules, 'plotly' in sys.modules)"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "mnistsite.settings", "MEDIA_ROOT": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "False False False"

@@ -1,0 +1,77 @@
+"""The HTML pages: upload form → result page with digit, chart, model input and feature maps."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+
+from predictor.tests import renders
+
+DIGITS, LABELS = renders.mnist_samples()
+
+
+def upload(data: bytes) -> SimpleUploadedFile:
+    return SimpleUploadedFile("digit.jpg", data, content_type="image/jpeg")
+
+
+def test_home_page_has_an_upload_form(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'enctype="multipart/form-data"' in html
+    assert 'name="image"' in html and 'accept="image/*"' in html
+    assert "csrfmiddlewaretoken" in html
+
+
+def test_upload_shows_digit_chart_model_input_and_feature_maps(client):
+    response = client.post("/predict/", {"image": upload(renders.phone_photo(DIGITS[5]))})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f'data-testid="digit">{LABELS[5]}<' in html
+    assert 'id="probability-chart"' in html and 'id="probability-chart-data"' in html
+    assert "/static/plotly/plotly.min.js" in html
+    assert not re.search(r'(src|href)="(https?:)?//', html), "nothing is loaded from another site"
+    assert 'alt="The 28 by 28 pixel picture the model read"' in html
+    assert html.count('data-testid="feature-map-layer"') == 4
+    for layer in ("conv1", "conv2", "conv3", "conv4"):
+        assert f"<code>{layer}</code>" in html
+    assert response.context["reading"].prediction.digit == LABELS[5]
+
+
+def test_chart_data_holds_all_ten_probabilities(client):
+    response = client.post("/predict/", {"image": upload(renders.encode(Image.fromarray(DIGITS[0])))})
+    figure = response.context["chart"]
+    assert figure["data"][0]["type"] == "bar"
+    assert figure["data"][0]["x"] == [str(d) for d in range(10)]
+    assert sum(figure["data"][0]["y"]) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_unsure_message(client, settings):
+    settings.UNSURE_BELOW = 1.01
+    response = client.post("/predict/", {"image": upload(renders.encode(Image.fromarray(DIGITS[0])))})
+    assert "Not sure" in response.content.decode()
+
+
+def test_blank_page_says_no_digit_found(client):
+    response = client.post("/predict/", {"image": upload(renders.blank_page())})
+    assert response.status_code == 422
+    assert "No digit found" in response.content.decode()
+    assert 'name="image"' in response.content.decode(), "the form is offered again"
+
+
+def test_bad_file_gets_a_friendly_page(client):
+    response = client.post("/predict/", {"image": SimpleUploadedFile("x.png", b"%PDF-1.4", content_type="image/png")})
+    assert response.status_code == 400
+    assert "not a picture we can read" in response.content.decode()
+
+
+def test_plotly_is_served_by_the_app(client):
+    from django.contrib.staticfiles import finders
+
+    path = finders.find("plotly/plotly.min.js")
+    with open(path, "rb") as script:
+        assert script.read(200).lstrip().startswith(b"/**")
+    assert finders.find("plotly/datasets/iris.csv") is None, "only plotly.js is exposed"

@@ -1,0 +1,78 @@
+"""Measuring a model the way users meet it: the served LiteRT artifact, through the upload path.
+
+"Direct" feeds 28×28 arrays straight to the model; "upload" encodes each image as a PNG and runs
+the server's own decoding and preprocessing first, exactly as `POST /api/predict/` does.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from predictor.inference import DigitClassifier, ModelFiles
+from predictor.preprocessing import ImageRejected, preprocess
+
+HELDOUT_SETS = ("usps_test", "semeion")
+
+
+def load_classifier(*, model_dir: Path) -> DigitClassifier:
+    return DigitClassifier(files=ModelFiles(version=model_dir.name, tflite_path=model_dir / "model.tflite"))
+
+
+def png_bytes(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(pixels, dtype=np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def accuracy_direct(classifier: DigitClassifier, images: np.ndarray, labels: np.ndarray) -> float:
+    hits = sum(classifier.predict(pixels=image).digit == int(label) for image, label in zip(images, labels))
+    return hits / len(labels)
+
+
+def accuracy_through_upload(classifier: DigitClassifier, images: np.ndarray, labels: np.ndarray) -> float:
+    """A picture refused as "no digit found" counts as a wrong answer."""
+    hits = 0
+    for image, label in zip(images, labels):
+        try:
+            hits += classifier.predict(pixels=preprocess(png_bytes(image))).digit == int(label)
+        except ImageRejected:
+            pass
+    return hits / len(labels)
+
+
+def heldout_path(*, mnist_path: str | Path, name: str) -> Path:
+    """The held-out sets live beside mnist.npz, in `heldout/`."""
+    return Path(mnist_path).parent / "heldout" / f"{name}.npz"
+
+
+def load_heldout(path: Path, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    with np.load(path) as data:
+        images, labels = data["x"], data["y"]
+    return (images[:limit], labels[:limit]) if limit else (images, labels)
+
+
+def evaluate_model(
+    *,
+    model_dir: Path,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    mnist_path: str | Path | None,
+    heldout_limit: int | None = None,
+) -> dict[str, float]:
+    """Accuracy on MNIST test (direct and through upload) and each held-out set that exists."""
+    classifier = load_classifier(model_dir=model_dir)
+    figures = {
+        "mnist_test_direct": accuracy_direct(classifier, x_test, y_test),
+        "mnist_test_upload": accuracy_through_upload(classifier, x_test, y_test),
+    }
+    if mnist_path is not None:
+        for name in HELDOUT_SETS:
+            path = heldout_path(mnist_path=mnist_path, name=name)
+            if path.is_file():
+                images, labels = load_heldout(path, heldout_limit)
+                figures[f"{name}_upload"] = accuracy_through_upload(classifier, images, labels)
+    return {key: round(value, 6) for key, value in figures.items()}

@@ -1,0 +1,54 @@
+"""The committed base model keeps the promises of its model card (slices here; full sets in bench/)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from training.evaluation import (
+    accuracy_direct,
+    accuracy_through_upload,
+    heldout_path,
+    load_classifier,
+    load_heldout,
+)
+from training.mnist import load_mnist
+
+MODEL_DIR = Path(settings.BUNDLED_MODEL_DIR)
+CARD = json.loads((MODEL_DIR / "model_card.json").read_text())
+
+
+def test_model_is_small_and_its_card_meets_the_goals():
+    assert (MODEL_DIR / "model.keras").stat().st_size <= 2 * 1024 * 1024
+    assert (MODEL_DIR / "model.tflite").stat().st_size <= 2 * 1024 * 1024
+    served = CARD["served_accuracy"]
+    assert served["mnist_test_direct"] >= 0.995
+    assert served["mnist_test_upload"] >= 0.995
+    assert served["usps_test_upload"] >= 0.965
+    assert served["semeion_upload"] >= 0.93
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    return load_classifier(model_dir=MODEL_DIR)
+
+
+def test_mnist_test_slice_matches_the_card(classifier, mnist_path):
+    data = load_mnist(path=mnist_path)
+    x, y = data.x_test[:2000], data.y_test[:2000]
+    assert accuracy_direct(classifier, x, y) >= CARD["served_accuracy"]["mnist_test_direct"] - 0.01
+    assert accuracy_through_upload(classifier, x, y) >= CARD["served_accuracy"]["mnist_test_upload"] - 0.01
+
+
+@pytest.mark.parametrize("name", ["usps_test", "semeion"])
+def test_heldout_handwriting_matches_the_card(classifier, mnist_path, name):
+    path = heldout_path(mnist_path=mnist_path, name=name)
+    if not path.is_file():
+        pytest.skip(f"held-out set not found at {path}")
+    images, labels = load_heldout(path)
+    assert accuracy_through_upload(classifier, images, labels) == pytest.approx(
+        CARD["served_accuracy"][f"{name}_upload"], abs=1e-6
+    )

@@ -1,0 +1,43 @@
+"""`manage.py train_base` on a tiny slice: it trains, exports and writes an honest model card."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from django.core.management import CommandError, call_command
+
+from training.evaluation import load_classifier
+
+pytestmark = pytest.mark.slow
+
+
+def test_train_base_writes_model_export_and_card(mnist_path, tmp_path, capsys):
+    output = tmp_path / "run"
+    call_command(
+        "train_base", data=str(mnist_path), epochs=1, seed=3, output=str(output),
+        train_limit=1024, test_limit=300, verbosity=0,
+    )
+    assert {p.name for p in output.iterdir()} == {"model.keras", "model.tflite", "model_card.json"}
+    card = json.loads((output / "model_card.json").read_text())
+    assert card["seed"] == 3 and card["train_images"] == 1024 and card["test_images"] == 300
+    assert card["dataset"]["sha256"] and len(card["dataset"]["sha256"]) == 64
+    assert card["parameters"] > 10_000 and card["version"].startswith("base-")
+    assert 0.0 <= card["test_accuracy"] <= 1.0
+    assert set(card["served_accuracy"]) >= {"mnist_test_direct", "mnist_test_upload"}
+    assert card["command_line"].startswith("python manage.py train_base --data ")
+    assert "--seed 3" in card["command_line"] and "--train-limit 1024" in card["command_line"]
+    # The exported model answers like the card says the Keras model does.
+    from training.mnist import load_mnist
+
+    data = load_mnist(path=mnist_path)
+    classifier = load_classifier(model_dir=output)
+    hits = np.mean([classifier.predict(pixels=x).digit == y for x, y in zip(data.x_test[:300], data.y_test[:300])])
+    assert hits == pytest.approx(card["test_accuracy"], abs=0.01)
+    assert "Test accuracy" in capsys.readouterr().out
+
+
+def test_train_base_refuses_a_missing_data_file(tmp_path):
+    with pytest.raises(CommandError, match="not found"):
+        call_command("train_base", data=str(tmp_path / "missing.npz"), output=str(tmp_path / "o"), verbosity=0)

@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 import pytest
+from django.test import override_settings
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_media_root(tmp_path_factory):
+    """Files written while the test database is set up (the bundled model's migration) go to a
+    temporary directory, never into the working tree."""
+    with override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("session-media")):
+        yield
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(session_media_root, django_db_setup):
+    """pytest-django's database set-up, run only once the temporary MEDIA_ROOT is in place."""
+    yield
 
 
 @pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
-    """Uploads land in a per-test temporary MEDIA_ROOT, never in the working tree."""
+    """Uploads land in a per-test temporary MEDIA_ROOT."""
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
 
@@ -19,3 +34,8 @@ def plain_static_storage(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def database_for_every_test(db):
+    """Every request path asks the database which model version is active, as in production."""

@@ -1,1 +1,65 @@
-"""Feedback records arrive with the feedback-loop issue; the app is in place for its migrations."""
+"""What users tell us about predictions, kept so the model can be retrained on it."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Feedback(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "pending"
+        APPROVED = "approved", "approved"
+        REJECTED = "rejected", "rejected"
+
+    #: The feedback token's id: one record per prediction, however often the token is sent.
+    token_id = models.CharField(max_length=32, unique=True, editable=False)
+    original = models.FileField(max_length=255, help_text="The picture as uploaded, in Django's storage.")
+    model_input = models.BinaryField(max_length=784, help_text="The 28×28 uint8 picture the model read.")
+    predicted_digit = models.PositiveSmallIntegerField()
+    probabilities = models.JSONField(help_text="The ten probabilities the model answered.")
+    model_version = models.CharField(max_length=64, db_index=True)
+    label = models.PositiveSmallIntegerField(help_text="The digit it really is (a reviewer may correct it).")
+    user_label = models.PositiveSmallIntegerField(editable=False, help_text="The digit the user said it is.")
+    user_said_correct = models.BooleanField(help_text="The user confirmed the prediction.")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    #: A keyed hash of the client's address and browser: spots floods without storing who sent it.
+    client_fingerprint = models.CharField(max_length=64, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="feedback_status_created"),
+            models.Index(fields=["model_version", "status"], name="feedback_version_status"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(label__gte=0) & Q(label__lte=9), name="feedback_label_is_a_digit"),
+            models.CheckConstraint(
+                condition=Q(user_label__gte=0) & Q(user_label__lte=9), name="feedback_user_label_is_a_digit"
+            ),
+            models.CheckConstraint(
+                condition=Q(predicted_digit__gte=0) & Q(predicted_digit__lte=9), name="feedback_prediction_is_a_digit"
+            ),
+            models.CheckConstraint(condition=Q(status__in=["pending", "approved", "rejected"]), name="feedback_status_valid"),
+            models.CheckConstraint(
+                condition=Q(status="pending") | Q(reviewed_at__isnull=False), name="feedback_reviewed_has_time"
+            ),
+        ]
+        permissions = [("review_feedback", "Can approve or reject feedback")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk}: predicted {self.predicted_digit}, labelled {self.label} ({self.status})"
+
+    @property
+    def model_was_wrong(self) -> bool:
+        return self.predicted_digit != self.label
+
+    @property
+    def confidence(self) -> float:
+        return max(self.probabilities) if self.probabilities else 0.0

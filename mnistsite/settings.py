@@ -7,6 +7,7 @@ Defaults are safe for a developer's machine: SQLite, local media, the bundled mo
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -139,6 +140,10 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 MNIST_PATH = os.environ.get("MNIST_PATH", str(BASE_DIR.parent / "shared" / "data" / "mnist.npz"))
 #: The model shipped with the code: the app works out of the box with it.
 BUNDLED_MODEL_DIR = BASE_DIR / "training" / "base_model"
+#: How often each serving process asks the database which model version is active (seconds).
+MODEL_REFRESH_SECONDS = env_float("MODEL_REFRESH_SECONDS", 5.0)
+#: Local copies of model files fetched from storage (Cloud Storage on Cloud Run).
+MODEL_CACHE_DIR = Path(os.environ.get("MODEL_CACHE_DIR", Path(tempfile.gettempdir()) / "mnistsite-models"))
 #: Below this confidence the answer is shown as "not sure".
 UNSURE_BELOW = env_float("UNSURE_BELOW", 0.8)
 #: Uploads larger than this are refused before they are read (bytes).

@@ -5,4 +5,5 @@ from django.urls import include, path
 urlpatterns = [
     path(settings.ADMIN_URL, admin.site.urls),
     path("", include("predictor.urls")),
+    path("", include("feedback.urls")),
 ]

@@ -9,14 +9,17 @@ gunicorn master that preloads the app never hands a live runtime to its forked w
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 PROBABILITIES = "probabilities"
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -70,20 +73,64 @@ def bundled_model_files(*, directory: Path) -> ModelFiles:
     return ModelFiles(version=card["version"], tflite_path=directory / "model.tflite")
 
 
-_loaded: dict[str, object] = {}
-_load_lock = threading.Lock()
+def active_model_files() -> ModelFiles | None:
+    """The version the database marks active, with a local copy of its file; None when the
+    database cannot answer (then the process keeps serving what it has)."""
+    from django.conf import settings
+    from django.db import DatabaseError
+
+    from training.models import ModelVersion
+    from training.registry import local_model_file
+
+    try:
+        row = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).values_list("name", "tflite_file").first()
+    except DatabaseError:
+        logger.warning("cannot read the active model version; keeping the current model", exc_info=True)
+        return None
+    if row is None:
+        return bundled_model_files(directory=Path(settings.BUNDLED_MODEL_DIR))
+    name, stored_name = row
+    return ModelFiles(version=name, tflite_path=local_model_file(name=name, stored_name=stored_name, filename="model.tflite"))
+
+
+class _ProcessState:
+    """This process's classifier and when the database was last asked which version is active."""
+
+    def __init__(self) -> None:
+        self.pid: int | None = None
+        self.classifier: DigitClassifier | None = None
+        self.checked_at = float("-inf")
+        self.lock = threading.Lock()
+
+
+_state = _ProcessState()
 
 
 def get_classifier() -> DigitClassifier:
-    """This process's classifier, created on first use after any fork."""
+    """This process's classifier: created after any fork, swapped within MODEL_REFRESH_SECONDS
+    of another version being activated (every worker of every instance asks the database)."""
     from django.conf import settings
 
-    pid = os.getpid()
-    classifier = _loaded.get("classifier")
-    if classifier is not None and _loaded.get("pid") == pid:
-        return classifier  # type: ignore[return-value]
-    with _load_lock:
-        if _loaded.get("pid") != pid or "classifier" not in _loaded:
+    now = time.monotonic()
+    classifier = _state.classifier
+    if (
+        classifier is not None
+        and _state.pid == os.getpid()
+        and now - _state.checked_at < settings.MODEL_REFRESH_SECONDS
+    ):
+        return classifier
+    with _state.lock:
+        if _state.pid != os.getpid():
+            _state.pid, _state.classifier, _state.checked_at = os.getpid(), None, float("-inf")
+        if _state.classifier is not None and now - _state.checked_at < settings.MODEL_REFRESH_SECONDS:
+            return _state.classifier
+        files = active_model_files()
+        _state.checked_at = time.monotonic()
+        if files is None:
+            if _state.classifier is not None:
+                return _state.classifier
             files = bundled_model_files(directory=Path(settings.BUNDLED_MODEL_DIR))
-            _loaded.update(classifier=DigitClassifier(files=files), pid=pid)
-        return _loaded["classifier"]  # type: ignore[return-value]
+        if _state.classifier is None or _state.classifier.version != files.version:
+            _state.classifier = DigitClassifier(files=files)
+            logger.info("serving model version %s", files.version)
+        return _state.classifier

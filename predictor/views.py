@@ -104,6 +104,7 @@ def _result_context(reading: DigitReading) -> dict:
             {"digit": digit, "percent": round(p * 100, 1)} for digit, p in enumerate(prediction.probabilities)
         ],
         "chart": charts.probability_chart(prediction.probabilities),
+        "digits": [digit for digit in range(10) if digit != prediction.digit],
         "model_input_uri": featuremaps.png_data_uri(
             featuremaps.grid_png(reading.pixels[..., None].astype("float32"), cell_zoom=8)
         ),

@@ -25,6 +25,8 @@ class AugmentConfig:
     thin_probability: float = 0.2
     binarize_probability: float = 0.15  # hard-edged scans (thresholded, no anti-aliasing)
     blur_probability: float = 0.15  # soft photos and upscaled pictures
+    square_probability: float = 0.2  # size-normalising scanners stretch the digit's box to a square
+    max_square_stretch: float = 1.8
     elastic_probability: float = 0.5  # wobbly strokes: a smooth random displacement field
     elastic_max_px: float = 1.5
 
@@ -96,6 +98,41 @@ def _edges(images: tf.Tensor, seed: tf.Tensor, config: AugmentConfig) -> tf.Tens
     return tf.where(choice < binary_cut, binary, tf.where(choice < blur_cut, blurred, images))
 
 
+def _stretch_to_square(images: tf.Tensor, seed: tf.Tensor, config: AugmentConfig) -> tf.Tensor:
+    """Stretch the digit's bounding box towards a 20×20 square, as USPS and Semeion were made
+    (their digits fill a square whatever their shape), at most `max_square_stretch` per axis."""
+    batch = tf.shape(images)[0]
+    ink = images[..., 0] > 30.0
+    rows, cols = tf.reduce_any(ink, axis=2), tf.reduce_any(ink, axis=1)
+
+    def extent(mask):
+        size = tf.shape(mask)[1]
+        first = tf.argmax(tf.cast(mask, tf.int32), axis=1, output_type=tf.int32)
+        last = size - 1 - tf.argmax(tf.cast(tf.reverse(mask, axis=[1]), tf.int32), axis=1, output_type=tf.int32)
+        return tf.cast(first, tf.float32), tf.cast(last, tf.float32)
+
+    top, bottom = extent(rows)
+    left, right = extent(cols)
+    height, width = bottom - top + 1.0, right - left + 1.0
+    # Output size of the stretched box, each side at most max_square_stretch × the original.
+    out_h = tf.minimum(20.0, height * config.max_square_stretch)
+    out_w = tf.minimum(20.0, width * config.max_square_stretch)
+    # Sample the box so it fills out_h × out_w centred in the 28×28 field.
+    scale_y, scale_x = height / out_h, width / out_w
+    origin_y, origin_x = (28.0 - out_h) / 2.0, (28.0 - out_w) / 2.0
+    zeros = tf.zeros_like(scale_x)
+    transforms = tf.stack(
+        [scale_x, zeros, left - origin_x * scale_x, zeros, scale_y, top - origin_y * scale_y, zeros, zeros], axis=1
+    )
+    stretched = tf.raw_ops.ImageProjectiveTransformV3(
+        images=images, transforms=transforms, output_shape=tf.constant([28, 28]), fill_value=0.0,
+        interpolation="BILINEAR", fill_mode="CONSTANT",
+    )
+    choose = tf.random.stateless_uniform([batch, 1, 1, 1], seed=seed) < config.square_probability
+    has_ink = tf.reduce_any(ink, axis=[1, 2])[:, None, None, None]
+    return tf.where(choose & has_ink, stretched, images)
+
+
 def _elastic(images: tf.Tensor, seed: tf.Tensor, config: AugmentConfig) -> tf.Tensor:
     """Warp by a smooth random field (a 4×4 grid of displacements, upsampled): Simard-style
     elastic distortion, which imitates the wobble of real pens better than any affine map."""
@@ -131,6 +168,7 @@ def augment_batch(images: tf.Tensor, seed: tf.Tensor, config: AugmentConfig = Au
     seed = tf.cast(seed, tf.int64)
     images = _stroke_width(images, seed, config)
     images = _elastic(images, seed + 30, config)
+    images = _stretch_to_square(images, seed + 40, config)
     images = _affine(images, seed + 10, config)
     images = _edges(images, seed + 20, config)
     return tf.clip_by_value(images, 0.0, 255.0)

@@ -26,7 +26,7 @@ CARD_FILENAME = "model_card.json"
 
 @dataclass
 class TrainConfig:
-    epochs: int = 16
+    epochs: int = 15
     batch_size: int = 128
     peak_learning_rate: float = 3e-3
     warmup_epochs: float = 1.0
@@ -37,27 +37,30 @@ class TrainConfig:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
 
-def _training_dataset(x: np.ndarray, y: np.ndarray, config: TrainConfig) -> tf.data.Dataset:
-    """Shuffled, augmented batches; every random draw derives from the seed and the batch index."""
+def augmented_batches(
+    x: np.ndarray, y: np.ndarray, *, epochs: int, batch_size: int, seed: int, augment: AugmentConfig
+) -> tf.data.Dataset:
+    """Shuffled, augmented batches for `epochs` epochs; every random draw derives from the seed and
+    the batch index, so a run is reproducible. Shared by train_base and finetune."""
     images = tf.constant(x[..., None], dtype=tf.float32)
     labels = tf.constant(y, dtype=tf.int32)
     count = len(x)
 
     def epoch_batches(epoch):
         order = tf.random.experimental.stateless_shuffle(
-            tf.range(count), seed=tf.stack([tf.cast(config.seed, tf.int64), epoch])
+            tf.range(count), seed=tf.stack([tf.cast(seed, tf.int64), epoch])
         )
-        return tf.data.Dataset.from_tensor_slices(order).batch(config.batch_size).enumerate().map(
+        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size).enumerate().map(
             lambda step, index: (epoch, step, index)
         )
 
     def make_batch(epoch, step, index):
-        seed = tf.stack([epoch * 100_003 + step, tf.cast(config.seed, tf.int64)])
-        batch = augment_batch(tf.gather(images, index), seed, config.augment)
+        batch_seed = tf.stack([epoch * 100_003 + step, tf.cast(seed, tf.int64)])
+        batch = augment_batch(tf.gather(images, index), batch_seed, augment)
         return batch, tf.gather(labels, index)
 
-    epochs = tf.data.Dataset.range(config.epochs).flat_map(epoch_batches)
-    return epochs.map(make_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(4)
+    batches = tf.data.Dataset.range(epochs).flat_map(epoch_batches)
+    return batches.map(make_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(4)
 
 
 def _schedule(steps_per_epoch: int, config: TrainConfig) -> keras.optimizers.schedules.LearningRateSchedule:
@@ -106,7 +109,10 @@ def train_base(
         metrics=["accuracy"],
     )
     model.fit(
-        _training_dataset(x_train, y_train, config),
+        augmented_batches(
+            x_train, y_train, epochs=config.epochs, batch_size=config.batch_size, seed=config.seed,
+            augment=config.augment,
+        ),
         epochs=config.epochs,
         steps_per_epoch=steps_per_epoch,
         shuffle=False,  # the dataset shuffles itself, reproducibly

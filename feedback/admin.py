@@ -1,0 +1,147 @@
+"""Reviewing feedback in the Django admin: see what users sent, correct labels, approve or reject."""
+
+from __future__ import annotations
+
+import numpy as np
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from feedback.models import Feedback
+from feedback.reports import confusion_by_version
+from feedback.services import review
+from predictor.featuremaps import grid_png, png_data_uri
+
+#: Stored originals are only ever sent back as one of these types, never as what the client claimed.
+SAFE_IMAGE_TYPES = {"png": "image/png", "jpg": "image/jpeg", "gif": "image/gif", "bmp": "image/bmp",
+                    "webp": "image/webp", "tif": "image/tiff"}
+
+
+class ModelWasWrongFilter(admin.SimpleListFilter):
+    title = "model was wrong"
+    parameter_name = "wrong"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "yes"), ("no", "no")]
+
+    def queryset(self, request, queryset):
+        from django.db.models import F
+
+        if self.value() == "yes":
+            return queryset.exclude(label=F("predicted_digit"))
+        if self.value() == "no":
+            return queryset.filter(label=F("predicted_digit"))
+        return queryset
+
+
+@admin.register(Feedback)
+class FeedbackAdmin(admin.ModelAdmin):
+    list_display = (
+        "id", "original_thumbnail", "input_thumbnail", "predicted_digit", "label", "confidence_percent",
+        "model_version", "status", "created_at",
+    )
+    list_display_links = ("id",)
+    list_editable = ("label",)
+    list_filter = ("status", "label", "predicted_digit", ModelWasWrongFilter, "model_version", "user_said_correct")
+    search_fields = ("=id", "model_version", "token_id", "client_fingerprint")
+    date_hierarchy = "created_at"
+    list_per_page = 50
+    actions = ("approve", "reject")
+    readonly_fields = (
+        "original_preview", "input_preview", "predicted_digit", "probabilities", "model_version", "user_label",
+        "user_said_correct", "status", "reviewed_by", "reviewed_at", "created_at", "client_fingerprint", "token_id",
+    )
+    fields = ("original_preview", "input_preview", "label") + readonly_fields[2:]
+
+    def has_add_permission(self, request):
+        return False  # records come from users through the API, with a signed token
+
+    # -- columns -------------------------------------------------------------------------------
+    @admin.display(description="original")
+    def original_thumbnail(self, obj: Feedback):
+        url = reverse("admin:feedback_feedback_original", args=[obj.pk])
+        return format_html('<img src="{}" alt="uploaded picture" style="max-height:56px;max-width:56px">', url)
+
+    @admin.display(description="model input")
+    def input_thumbnail(self, obj: Feedback):
+        return format_html('<img src="{}" alt="28×28 model input" width="56" height="56" '
+                           'style="image-rendering:pixelated">', self._input_uri(obj))
+
+    @admin.display(description="confidence", ordering="predicted_digit")
+    def confidence_percent(self, obj: Feedback) -> str:
+        return f"{obj.confidence:.0%}"
+
+    @admin.display(description="original")
+    def original_preview(self, obj: Feedback):
+        url = reverse("admin:feedback_feedback_original", args=[obj.pk])
+        return format_html('<img src="{}" alt="uploaded picture" style="max-height:280px">', url)
+
+    @admin.display(description="model input (28×28)")
+    def input_preview(self, obj: Feedback):
+        return format_html('<img src="{}" alt="28×28 model input" width="224" height="224" '
+                           'style="image-rendering:pixelated">', self._input_uri(obj))
+
+    @staticmethod
+    def _input_uri(obj: Feedback) -> str:
+        pixels = np.frombuffer(bytes(obj.model_input), dtype=np.uint8).reshape(28, 28, 1).astype(np.float32)
+        return png_data_uri(grid_png(pixels, cell_zoom=1))
+
+    # -- review --------------------------------------------------------------------------------
+    def has_review_permission(self, request) -> bool:
+        return request.user.has_perm("feedback.review_feedback")
+
+    @admin.action(description="Approve selected feedback", permissions=["review"])
+    def approve(self, request, queryset):
+        changed = review(records=queryset, status=Feedback.Status.APPROVED, reviewer=request.user)
+        self.message_user(request, f"Approved {changed} record(s).", messages.SUCCESS)
+
+    @admin.action(description="Reject selected feedback", permissions=["review"])
+    def reject(self, request, queryset):
+        changed = review(records=queryset, status=Feedback.Status.REJECTED, reviewer=request.user)
+        self.message_user(request, f"Rejected {changed} record(s).", messages.SUCCESS)
+
+    # -- extra pages ---------------------------------------------------------------------------
+    def get_urls(self):
+        extra = [
+            path("<int:pk>/original/", self.admin_site.admin_view(self.original_view),
+                 name="feedback_feedback_original"),
+            path("confusion/", self.admin_site.admin_view(self.confusion_view), name="feedback_feedback_confusion"),
+        ]
+        return extra + super().get_urls()
+
+    def original_view(self, request, pk: int):
+        """The uploaded picture, for staff only, always as an image type with nosniff."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        record = get_object_or_404(Feedback, pk=pk)
+        extension = record.original.name.rsplit(".", 1)[-1].lower()
+        if extension not in SAFE_IMAGE_TYPES:
+            raise Http404("not an image")
+        try:
+            handle = record.original.open("rb")
+        except (FileNotFoundError, OSError) as error:
+            raise Http404("the original is no longer stored") from error
+        response = FileResponse(handle, content_type=SAFE_IMAGE_TYPES[extension])
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
+
+    def confusion_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Where the model fails: predicted vs confirmed digit (approved feedback)",
+            "tables": confusion_by_version(),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/feedback/confusion.html", context)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "confusion_url": reverse("admin:feedback_feedback_confusion")}
+        return super().changelist_view(request, extra_context=extra_context)

@@ -1,0 +1,58 @@
+"""Building feedback the way users create it: a real prediction, then a label."""
+
+from __future__ import annotations
+
+import numpy as np
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from PIL import Image
+
+from feedback.models import Feedback
+from feedback.services import record_feedback
+from predictor.services import read_digit
+from predictor.tests import renders
+
+
+def predicted_token(pixels: np.ndarray | None = None) -> tuple[str, int]:
+    """A real feedback token from the real prediction path, and the digit it predicted."""
+    if pixels is None:
+        pixels = renders.mnist_samples()[0][0]
+    reading = read_digit(data=renders.encode(Image.fromarray(np.asarray(pixels, dtype=np.uint8))))
+    return reading.feedback_token, reading.prediction.digit
+
+
+def make_feedback(
+    *,
+    label: int = 7,
+    predicted: int = 7,
+    status: str = Feedback.Status.PENDING,
+    model_version: str = "base-test",
+    pixels: np.ndarray | None = None,
+    token_id: str | None = None,
+) -> Feedback:
+    """A stored record without going through the API (for admin, reports and finetune tests)."""
+    from django.utils import timezone
+    import uuid
+
+    pixels = np.zeros((28, 28), np.uint8) if pixels is None else np.asarray(pixels, dtype=np.uint8)
+    token_id = token_id or uuid.uuid4().hex
+    original = default_storage.save(f"uploads/test/{token_id}.png", ContentFile(renders.encode(Image.fromarray(pixels))))
+    probabilities = [0.0] * 10
+    probabilities[predicted] = 0.9
+    probabilities[(predicted + 1) % 10] = 0.1
+    return Feedback.objects.create(
+        token_id=token_id,
+        original=original,
+        model_input=pixels.tobytes(),
+        predicted_digit=predicted,
+        probabilities=probabilities,
+        model_version=model_version,
+        label=label,
+        user_label=label,
+        user_said_correct=label == predicted,
+        status=status,
+        reviewed_at=None if status == Feedback.Status.PENDING else timezone.now(),
+    )
+
+
+__all__ = ["make_feedback", "predicted_token", "record_feedback"]

@@ -1,0 +1,89 @@
+"""Receiving corrections: the JSON API for scripts and the result page's form for people."""
+
+from __future__ import annotations
+
+import json
+
+from django.core.exceptions import RequestDataTooBig
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from feedback.services import FeedbackRejected, client_fingerprint, record_feedback
+
+MAX_JSON_BYTES = 64 * 1024
+
+
+class BadBody(ValueError):
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+def _fields(request: HttpRequest) -> dict:
+    """`feedback_token` and `label` from a JSON body or form fields."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > MAX_JSON_BYTES:
+        raise BadBody("The request body is too large.", 413)
+    if request.content_type == "application/json":
+        try:
+            body = json.loads(request.body or b"null")
+        except RequestDataTooBig as error:
+            raise BadBody("The request body is too large.", 413) from error
+        except (ValueError, UnicodeDecodeError) as error:
+            raise BadBody("The body is not valid JSON.") from error
+        if not isinstance(body, dict):
+            raise BadBody('Send a JSON object: {"feedback_token": "…", "label": 7}.')
+        return body
+    try:
+        return request.POST.dict()
+    except RequestDataTooBig as error:
+        raise BadBody("The request body is too large.", 413) from error
+
+
+def _fingerprint(request: HttpRequest) -> str:
+    return client_fingerprint(
+        address=request.META.get("REMOTE_ADDR", ""), user_agent=request.META.get("HTTP_USER_AGENT", "")
+    )
+
+
+@csrf_exempt
+@require_POST
+def api_feedback(request: HttpRequest) -> JsonResponse:
+    try:
+        fields = _fields(request)
+        outcome = record_feedback(
+            token=fields.get("feedback_token"), label=fields.get("label"), fingerprint=_fingerprint(request)
+        )
+    except BadBody as problem:
+        return JsonResponse({"error": str(problem)}, status=problem.status)
+    except FeedbackRejected as problem:
+        return JsonResponse({"error": str(problem)}, status=400)
+    except DatabaseError:
+        return JsonResponse({"error": "Feedback cannot be stored right now; please try again later."}, status=503)
+    body = {"id": outcome.feedback.pk, "status": outcome.feedback.status}
+    if outcome.created:
+        return JsonResponse(body, status=201)
+    body.update(duplicate=True, detail="This prediction's feedback was already recorded; nothing was added.")
+    return JsonResponse(body, status=200)
+
+
+@require_POST
+def feedback_page(request: HttpRequest) -> HttpResponse:
+    """The result page's "Is this right?" form: a yes button or a digit, then a thank-you."""
+    fields = request.POST.dict()
+    if fields.get("correct") == "yes":
+        fields["label"] = fields.get("predicted_digit")
+    try:
+        outcome = record_feedback(token=fields.get("feedback_token"), label=fields.get("label"), fingerprint=_fingerprint(request))
+    except FeedbackRejected as problem:
+        return render(request, "feedback/thanks.html", {"error": str(problem)}, status=400)
+    except DatabaseError:
+        message = "Feedback cannot be stored right now; please try again in a minute."
+        return render(request, "feedback/thanks.html", {"error": message}, status=503)
+    return render(request, "feedback/thanks.html", {"feedback": outcome.feedback, "duplicate": not outcome.created})

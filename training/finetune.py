@@ -1,0 +1,218 @@
+"""Finetuning the active model on approved feedback, and promoting it only if it is better.
+
+The recipe: hold back a stable slice of the approved records for evaluation; train the active
+model on the rest, repeated and mixed with MNIST replay (so it keeps what MNIST taught it), with
+the same augmentation as the base model, at a low learning rate. The candidate is promoted only if
+its MNIST test accuracy drops by at most `max_mnist_drop` and its accuracy on the held-back
+feedback does not drop; otherwise it is kept as rejected, with the reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+
+from feedback.models import Feedback
+from predictor.preprocessing import ImageRejected, preprocess
+from training.augment import AugmentConfig
+from training.models import ModelVersion
+from training.registry import local_model_file, register_bundled_model, register_model
+
+
+@dataclass
+class FinetuneConfig:
+    min_records: int = 20
+    epochs: int = 6
+    learning_rate: float = 3e-4
+    batch_size: int = 128
+    holdout_fraction: float = 0.2
+    feedback_repeats: int = 4  # each training record is shown this often per epoch (augmented)
+    replay_ratio: float = 2.0  # MNIST training images per feedback image shown
+    max_mnist_drop: float = 0.002  # 0.2 percentage points
+    seed: int = 1
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+
+@dataclass
+class FinetuneReport:
+    status: str  # "too-few-records", "dry-run", "promoted", "rejected"
+    message: str
+    records: int = 0
+    trained_on: int = 0
+    held_back: int = 0
+    parent: str = ""
+    candidate: str = ""
+    before: dict[str, float] = field(default_factory=dict)
+    after: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def promoted(self) -> bool:
+        return self.status == "promoted"
+
+    def lines(self) -> list[str]:
+        lines = [self.message]
+        if self.before:
+            lines.append(f"records: {self.records} approved, {self.trained_on} trained on, {self.held_back} held back")
+            lines.append(f"{'':28}{'before':>10}{'after':>10}")
+            for key, label in (("mnist_test_accuracy", "MNIST test"), ("feedback_holdout_accuracy", "held-back feedback")):
+                after = f"{self.after[key]:.2%}" if key in self.after else "–"
+                lines.append(f"{label:28}{self.before[key]:>10.2%}{after:>10}")
+            lines.append(f"took {self.seconds:.1f} s")
+        return lines
+
+
+def promotion_problems(*, before: dict[str, float], after: dict[str, float], max_mnist_drop: float) -> list[str]:
+    """Why a candidate must not serve; empty when it may. The rule: MNIST test accuracy drops by at
+    most `max_mnist_drop`, and accuracy on held-back feedback does not drop at all."""
+    problems = []
+    mnist_drop = before["mnist_test_accuracy"] - after["mnist_test_accuracy"]
+    if mnist_drop > max_mnist_drop + 1e-9:
+        problems.append(f"MNIST test accuracy dropped {mnist_drop * 100:.2f} pp (limit {max_mnist_drop * 100:.2f} pp)")
+    feedback_drop = before["feedback_holdout_accuracy"] - after["feedback_holdout_accuracy"]
+    if feedback_drop > 1e-9:
+        problems.append(f"held-back feedback accuracy dropped {feedback_drop * 100:.2f} pp")
+    return problems
+
+
+def is_held_back(record: Feedback, fraction: float) -> bool:
+    """A stable split: a record is held back or not by its token, whatever else is approved."""
+    digest = hashlib.sha256(record.token_id.encode()).digest()
+    return int.from_bytes(digest[:4], "big") / 2**32 < fraction
+
+
+def record_pixels(record: Feedback) -> np.ndarray:
+    """The model input the server's current preprocessing makes of the stored original; the input
+    recorded at prediction time when the original is gone or unreadable."""
+    try:
+        with record.original.open("rb") as handle:
+            return preprocess(handle.read())
+    except (FileNotFoundError, OSError, ValueError, ImageRejected):
+        return np.frombuffer(bytes(record.model_input), dtype=np.uint8).reshape(28, 28)
+
+
+def active_version() -> ModelVersion:
+    version = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
+    return version or register_bundled_model(directory=Path(settings.BUNDLED_MODEL_DIR))
+
+
+def _accuracy(model, images: np.ndarray, labels: np.ndarray) -> float:
+    if len(labels) == 0:
+        return 0.0
+    batch = images[..., None].astype("float32")
+    predictions = np.concatenate([model(batch[i : i + 2000], training=False).numpy() for i in range(0, len(batch), 2000)])
+    return float(np.mean(predictions.argmax(axis=1) == labels))
+
+
+def finetune(
+    *,
+    data_path: str | Path | None,
+    config: FinetuneConfig,
+    dry_run: bool = False,
+    progress: Callable[[str], None] = lambda message: None,
+    verbose: int = 0,
+) -> FinetuneReport:
+    started = time.monotonic()
+    records = list(Feedback.objects.filter(status=Feedback.Status.APPROVED).order_by("id"))
+    if len(records) < config.min_records:
+        return FinetuneReport(
+            status="too-few-records",
+            message=f"Only {len(records)} approved feedback record(s); at least {config.min_records} are needed. "
+            "Nothing was trained.",
+            records=len(records),
+        )
+
+    import keras
+
+    from training.export import export_tflite
+    from training.mnist import load_mnist
+    from training.train import augmented_batches
+
+    keras.utils.set_random_seed(config.seed)
+    parent = active_version()
+    held = [record for record in records if is_held_back(record, config.holdout_fraction)]
+    train = [record for record in records if not is_held_back(record, config.holdout_fraction)]
+    progress(f"Preparing {len(train)} training and {len(held)} held-back records; parent model {parent.name}")
+    x_feedback = np.stack([record_pixels(record) for record in train]) if train else np.zeros((0, 28, 28), np.uint8)
+    y_feedback = np.array([record.label for record in train], dtype=np.uint8)
+    x_held = np.stack([record_pixels(record) for record in held]) if held else np.zeros((0, 28, 28), np.uint8)
+    y_held = np.array([record.label for record in held], dtype=np.uint8)
+
+    data = load_mnist(path=data_path)
+    rng = np.random.default_rng(config.seed)
+    shown = len(train) * config.feedback_repeats
+    replay = rng.choice(len(data.x_train), size=min(len(data.x_train), int(shown * config.replay_ratio)), replace=False)
+    x_mix = np.concatenate([np.tile(x_feedback, (config.feedback_repeats, 1, 1)), data.x_train[replay]])
+    y_mix = np.concatenate([np.tile(y_feedback, config.feedback_repeats), data.y_train[replay]])
+
+    with tempfile.TemporaryDirectory(prefix="finetune-") as workdir:
+        workdir = Path(workdir)
+        parent_file = local_model_file(name=parent.name, stored_name=parent.keras_file.name, filename="model.keras")
+        model = keras.models.load_model(parent_file, compile=False)
+        before = {
+            "mnist_test_accuracy": _accuracy(model, data.x_test, data.y_test),
+            "feedback_holdout_accuracy": _accuracy(model, x_held, y_held),
+        }
+        progress(f"Training on {len(y_mix)} images per epoch ({shown} feedback, {len(replay)} MNIST replay), "
+                 f"{config.epochs} epochs at learning rate {config.learning_rate}")
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        steps = int(np.ceil(len(y_mix) / config.batch_size))
+        batches = augmented_batches(x_mix, y_mix, epochs=config.epochs, batch_size=config.batch_size,
+                                    seed=config.seed, augment=config.augment)
+        model.fit(batches, epochs=config.epochs, steps_per_epoch=steps, shuffle=False, verbose=verbose)
+        after = {
+            "mnist_test_accuracy": _accuracy(model, data.x_test, data.y_test),
+            "feedback_holdout_accuracy": _accuracy(model, x_held, y_held),
+        }
+        problems = promotion_problems(before=before, after=after, max_mnist_drop=config.max_mnist_drop)
+        promoted = not problems
+        report = FinetuneReport(
+            status="promoted" if promoted else "rejected",
+            message="",
+            records=len(records),
+            trained_on=len(train),
+            held_back=len(held),
+            parent=parent.name,
+            before={k: round(v, 6) for k, v in before.items()},
+            after={k: round(v, 6) for k, v in after.items()},
+        )
+        if dry_run:
+            report.status = "dry-run"
+            report.message = ("Dry run: the candidate would be " + ("promoted." if promoted else "rejected: " + "; ".join(problems) + ".")
+                              + " Nothing was saved.")
+            report.seconds = round(time.monotonic() - started, 1)
+            return report
+
+        keras_path = workdir / "model.keras"
+        model.save(keras_path)
+        tflite_path = export_tflite(model=model, path=workdir / "model.tflite")
+        digest = hashlib.sha256(tflite_path.read_bytes()).hexdigest()[:8]
+        name = f"ft-{dt.datetime.now(dt.timezone.utc):%Y%m%d-%H%M%S}-{digest}"
+        report.candidate = name
+        report.message = (f"Promoted {name}: it now serves." if promoted
+                          else f"Rejected {name}: " + "; ".join(problems) + ". The active model is unchanged.")
+        report.seconds = round(time.monotonic() - started, 1)
+        version = register_model(
+            name=name,
+            keras_path=keras_path,
+            tflite_path=tflite_path,
+            parent=parent,
+            status=ModelVersion.Status.ACTIVE if promoted else ModelVersion.Status.REJECTED,
+            metrics={**report.after, "parent": report.before, "config": asdict(config)},
+            notes="\n".join(report.lines()),
+        )
+        version.trained_on.set(train)
+        ModelVersion.objects.filter(pk=version.pk).update(trained_on_count=len(train))
+    return report

@@ -1,0 +1,89 @@
+"""Registering model files and switching the one that serves; the database is the source of truth."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from training.models import ModelVersion
+
+
+def register_model(
+    *,
+    name: str,
+    keras_path: Path,
+    tflite_path: Path,
+    parent: ModelVersion | None = None,
+    status: str = ModelVersion.Status.CANDIDATE,
+    metrics: dict | None = None,
+    notes: str = "",
+) -> ModelVersion:
+    """Copy the model's files into Django's storage (local disk or Cloud Storage) and record them."""
+    version = ModelVersion(name=name, parent=parent, status=ModelVersion.Status.CANDIDATE, metrics=metrics or {}, notes=notes)
+    with open(keras_path, "rb") as keras_file, open(tflite_path, "rb") as tflite_file:
+        version.keras_file.save("model.keras", File(keras_file), save=False)
+        version.tflite_file.save("model.tflite", File(tflite_file), save=False)
+    version.save()
+    if status == ModelVersion.Status.ACTIVE:
+        activate(version)
+    elif status != ModelVersion.Status.CANDIDATE:
+        ModelVersion.objects.filter(pk=version.pk).update(status=status)
+        version.status = status
+    return version
+
+
+def register_bundled_model(*, directory: Path) -> ModelVersion:
+    """The model shipped with the code becomes the first version, active unless one already is."""
+    card = json.loads((directory / "model_card.json").read_text())
+    existing = ModelVersion.objects.filter(name=card["version"]).first()
+    if existing is not None:
+        return existing
+    has_active = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).exists()
+    return register_model(
+        name=card["version"],
+        keras_path=directory / "model.keras",
+        tflite_path=directory / "model.tflite",
+        status=ModelVersion.Status.RETIRED if has_active else ModelVersion.Status.ACTIVE,
+        metrics=card.get("served_accuracy", {}),
+        notes="The base model trained on MNIST and bundled with the code.",
+    )
+
+
+def activate(version: ModelVersion) -> ModelVersion:
+    """Make `version` the one that serves; the previous one is retired. Rollback is the same call."""
+    with transaction.atomic():
+        current = list(ModelVersion.objects.select_for_update().filter(status=ModelVersion.Status.ACTIVE))
+        for previous in current:
+            if previous.pk != version.pk:
+                ModelVersion.objects.filter(pk=previous.pk).update(status=ModelVersion.Status.RETIRED)
+        now = timezone.now()
+        ModelVersion.objects.filter(pk=version.pk).update(status=ModelVersion.Status.ACTIVE, activated_at=now)
+    version.status, version.activated_at = ModelVersion.Status.ACTIVE, now
+    return version
+
+
+def bundled_version_name() -> str:
+    return json.loads((Path(settings.BUNDLED_MODEL_DIR) / "model_card.json").read_text())["version"]
+
+
+def local_model_file(*, name: str, stored_name: str, filename: str) -> Path:
+    """A local path to one of a version's files: the bundled copy for the bundled version, else a
+    copy fetched once from storage (Cloud Storage on Cloud Run) into MODEL_CACHE_DIR."""
+    if name == bundled_version_name():
+        return Path(settings.BUNDLED_MODEL_DIR) / filename
+    local = Path(settings.MODEL_CACHE_DIR) / name / filename
+    if not local.is_file():
+        local.parent.mkdir(parents=True, exist_ok=True)
+        partial = local.with_name(f"{filename}.{os.getpid()}.part")
+        with default_storage.open(stored_name, "rb") as source, open(partial, "wb") as target:
+            shutil.copyfileobj(source, target)
+        os.replace(partial, local)  # atomic: other processes never see half a file
+    return local

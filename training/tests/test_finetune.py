@@ -1,0 +1,112 @@
+"""finetune: too few records, dry run, promotion, rejection of a candidate that forgets MNIST."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+
+from feedback.models import Feedback
+from feedback.tests.factories import make_feedback
+from predictor import inference
+from training.finetune import FinetuneConfig, finetune, is_held_back, promotion_problems
+from training.mnist import load_mnist
+from training.models import ModelVersion
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def mnist(mnist_path):
+    return load_mnist(path=mnist_path)
+
+
+def approved_records(mnist, *, count: int, wrong_labels: bool = False, offset: int = 0) -> list[Feedback]:
+    records = []
+    for index in range(offset, offset + count):
+        image, label = mnist.x_test[index], int(mnist.y_test[index])
+        given = (label + 1) % 10 if wrong_labels else label
+        records.append(make_feedback(label=given, predicted=label, pixels=image, status=Feedback.Status.APPROVED))
+    return records
+
+
+@pytest.mark.parametrize(
+    ("after", "promoted"),
+    [
+        ({"mnist_test_accuracy": 0.9950, "feedback_holdout_accuracy": 0.90}, True),  # 0.15 pp drop: allowed
+        ({"mnist_test_accuracy": 0.9940, "feedback_holdout_accuracy": 0.95}, True),  # exactly 0.2 pp
+        ({"mnist_test_accuracy": 0.9930, "feedback_holdout_accuracy": 0.99}, False),  # 0.3 pp: forgets MNIST
+        ({"mnist_test_accuracy": 0.9970, "feedback_holdout_accuracy": 0.85}, False),  # worse on feedback
+    ],
+)
+def test_promotion_rule(after, promoted):
+    before = {"mnist_test_accuracy": 0.9960, "feedback_holdout_accuracy": 0.90}
+    assert (promotion_problems(before=before, after=after, max_mnist_drop=0.002) == []) is promoted
+
+
+def test_holdout_split_is_stable_and_about_the_asked_fraction(mnist):
+    records = approved_records(mnist, count=200)
+    held = [record.pk for record in records if is_held_back(record, 0.2)]
+    assert 20 <= len(held) <= 60
+    assert held == [record.pk for record in Feedback.objects.order_by("id") if is_held_back(record, 0.2)]
+
+
+def test_too_few_records_is_a_clear_message_and_exit_0(capsys, mnist_path):
+    make_feedback(status=Feedback.Status.APPROVED)
+    make_feedback()  # pending: does not count
+    call_command("finetune", data=str(mnist_path), min_records=5)
+    out = capsys.readouterr().out
+    assert "Only 1 approved feedback record" in out and "Nothing was trained" in out
+    assert ModelVersion.objects.count() == 1
+
+
+def test_dry_run_saves_nothing(mnist, mnist_path, capsys):
+    approved_records(mnist, count=30)
+    call_command("finetune", data=str(mnist_path), min_records=10, epochs=1, dry_run=True)
+    out = capsys.readouterr().out
+    assert "Dry run" in out and "MNIST test" in out and "held-back feedback" in out
+    assert ModelVersion.objects.count() == 1
+
+
+def test_good_feedback_is_promoted_and_served(mnist, mnist_path, capsys, settings):
+    settings.MODEL_REFRESH_SECONDS = 0
+    base = ModelVersion.objects.get(status="active")
+    records = approved_records(mnist, count=40)
+    call_command("finetune", data=str(mnist_path), min_records=10, epochs=1)
+    out = capsys.readouterr().out
+    assert "before" in out and "after" in out
+    newest = ModelVersion.objects.exclude(pk=base.pk).get()
+    assert newest.parent == base
+    assert newest.trained_on_count == newest.trained_on.count() > 0
+    assert set(newest.trained_on.values_list("pk", flat=True)) <= {r.pk for r in records}
+    assert {"mnist_test_accuracy", "feedback_holdout_accuracy"} <= set(newest.metrics)
+    if newest.status == "active":
+        assert "Promoted" in out
+        assert ModelVersion.objects.filter(status="active").count() == 1
+        base.refresh_from_db()
+        assert base.status == "retired"
+        assert inference.get_classifier().version == newest.name
+    else:  # the rule may still refuse; it must say why
+        assert newest.status == "rejected" and "Rejected" in out and newest.notes
+
+
+def test_candidate_that_forgets_mnist_is_rejected(mnist, mnist_path):
+    base = ModelVersion.objects.get(status="active")
+    approved_records(mnist, count=150, wrong_labels=True)
+    config = FinetuneConfig(min_records=10, epochs=3, learning_rate=0.01, feedback_repeats=8, replay_ratio=0.0)
+    report = finetune(data_path=mnist_path, config=config)
+    assert report.status == "rejected"
+    assert "MNIST test accuracy dropped" in report.message
+    assert report.after["mnist_test_accuracy"] < report.before["mnist_test_accuracy"] - 0.002
+    rejected = ModelVersion.objects.get(name=report.candidate)
+    assert rejected.status == "rejected" and "MNIST test accuracy dropped" in rejected.notes
+    assert ModelVersion.objects.get(status="active") == base
+
+
+def test_finetune_uses_the_servers_preprocessing_on_the_stored_original(mnist):
+    from training.finetune import record_pixels
+
+    record = approved_records(mnist, count=1)[0]
+    assert np.array_equal(record_pixels(record), mnist.x_test[0])
+    record.original.delete(save=False)
+    assert np.array_equal(record_pixels(record), mnist.x_test[0]), "falls back to the recorded model input"

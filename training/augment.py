@@ -22,11 +22,13 @@ class AugmentConfig:
     aspect_range: tuple[float, float] = (0.7, 1.7)  # x-scale relative to y-scale, drawn log-uniform
     max_shift_px: float = 2.0
     thicken_probability: float = 0.35
-    thin_probability: float = 0.2
+    thin_probability: float = 0.3
     binarize_probability: float = 0.15  # hard-edged scans (thresholded, no anti-aliasing)
     blur_probability: float = 0.15  # soft photos and upscaled pictures
-    square_probability: float = 0.2  # size-normalising scanners stretch the digit's box to a square
-    max_square_stretch: float = 1.8
+    square_probability: float = 0.3  # size-normalising scanners stretch the digit's box to a square
+    max_square_stretch: float = 2.2
+    low_resolution_probability: float = 0.3  # 16×16-style sources (USPS, Semeion, small scans)
+    low_resolution_sides: tuple[int, int] = (14, 24)  # the 28×28 field shrunk to this, then enlarged
     elastic_probability: float = 0.5  # wobbly strokes: a smooth random displacement field
     elastic_max_px: float = 1.5
 
@@ -163,6 +165,21 @@ def _elastic(images: tf.Tensor, seed: tf.Tensor, config: AugmentConfig) -> tf.Te
     return warped[..., None]
 
 
+def _low_resolution(images: tf.Tensor, seed: tf.Tensor, config: AugmentConfig) -> tf.Tensor:
+    """Some images pass through a coarse grid and back, as digits scanned at 16×16 reach the
+    model after preprocessing enlarges them: blocky, and half of them thresholded as well."""
+    batch = tf.shape(images)[0]
+    side = tf.random.stateless_uniform(
+        [], seed=seed, minval=config.low_resolution_sides[0], maxval=config.low_resolution_sides[1] + 1, dtype=tf.int32
+    )
+    coarse = tf.image.resize(images, tf.stack([side, side]), method="area")
+    binary = tf.random.stateless_uniform([batch, 1, 1, 1], seed=seed + 1) < 0.5
+    coarse = tf.where(binary, tf.where(coarse > 110.0, 255.0, 0.0), coarse)
+    restored = tf.clip_by_value(tf.image.resize(coarse, [28, 28], method="bilinear"), 0.0, 255.0)
+    choose = tf.random.stateless_uniform([batch, 1, 1, 1], seed=seed + 2) < config.low_resolution_probability
+    return tf.where(choose, restored, images)
+
+
 def augment_batch(images: tf.Tensor, seed: tf.Tensor, config: AugmentConfig = AugmentConfig()) -> tf.Tensor:
     """`images`: float32 (B, 28, 28, 1) in 0‥255; `seed`: int32/int64 shape (2,)."""
     seed = tf.cast(seed, tf.int64)
@@ -171,4 +188,5 @@ def augment_batch(images: tf.Tensor, seed: tf.Tensor, config: AugmentConfig = Au
     images = _stretch_to_square(images, seed + 40, config)
     images = _affine(images, seed + 10, config)
     images = _edges(images, seed + 20, config)
+    images = _low_resolution(images, seed + 50, config)
     return tf.clip_by_value(images, 0.0, 255.0)

@@ -36,7 +36,7 @@ class Command(BaseCommand):
                 config=config,
                 dry_run=options["dry_run"],
                 progress=(lambda message: self.stdout.write(message)) if verbosity >= 1 else (lambda message: None),
-                verbose=2 if verbosity >= 2 else (1 if verbosity == 1 else 0),
+                verbose=1 if verbosity >= 2 else (2 if verbosity == 1 else 0),
             )
         except FileNotFoundError as error:
             raise CommandError(str(error)) from error

@@ -22,11 +22,11 @@ class AugmentConfig:
     aspect_range: tuple[float, float] = (0.7, 1.7)  # x-scale relative to y-scale, drawn log-uniform
     max_shift_px: float = 2.0
     thicken_probability: float = 0.35
-    thin_probability: float = 0.3
+    thin_probability: float = 0.2
     binarize_probability: float = 0.15  # hard-edged scans (thresholded, no anti-aliasing)
     blur_probability: float = 0.15  # soft photos and upscaled pictures
-    square_probability: float = 0.3  # size-normalising scanners stretch the digit's box to a square
-    max_square_stretch: float = 2.2
+    square_probability: float = 0.2  # size-normalising scanners stretch the digit's box to a square
+    max_square_stretch: float = 1.8
     low_resolution_probability: float = 0.3  # 16×16-style sources (USPS, Semeion, small scans)
     low_resolution_sides: tuple[int, int] = (14, 24)  # the 28×28 field shrunk to this, then enlarged
     elastic_probability: float = 0.5  # wobbly strokes: a smooth random displacement field

@@ -34,8 +34,8 @@ class FinetuneConfig:
     learning_rate: float = 3e-4
     batch_size: int = 128
     holdout_fraction: float = 0.2
-    feedback_repeats: int = 4  # each training record is shown this often per epoch (augmented)
-    replay_ratio: float = 2.0  # MNIST training images per feedback image shown
+    feedback_repeats: int = 6  # each training record is shown this often per epoch (augmented)
+    replay_ratio: float = 1.0  # MNIST training images per feedback image shown
     max_mnist_drop: float = 0.002  # 0.2 percentage points
     seed: int = 1
     augment: AugmentConfig = field(default_factory=AugmentConfig)

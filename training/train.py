@@ -26,7 +26,7 @@ CARD_FILENAME = "model_card.json"
 
 @dataclass
 class TrainConfig:
-    epochs: int = 15
+    epochs: int = 14
     batch_size: int = 128
     peak_learning_rate: float = 3e-3
     warmup_epochs: float = 1.0

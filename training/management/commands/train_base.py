@@ -14,7 +14,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--data", default=None, help="Path to mnist.npz (default: MNIST_PATH).")
-        parser.add_argument("--epochs", type=int, default=None, help="Training epochs (default 15).")
+        parser.add_argument("--epochs", type=int, default=None, help="Training epochs (default 14).")
         parser.add_argument("--seed", type=int, default=1, help="Random seed (default 1).")
         parser.add_argument(
             "--output",

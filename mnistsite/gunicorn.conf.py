@@ -18,6 +18,7 @@ graceful_timeout = 10
 keepalive = 5
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
 max_requests_jitter = max_requests // 10
+control_socket_disable = True  # no management socket in a container (its home is read-only)
 accesslog = "-" if os.environ.get("GUNICORN_ACCESS_LOG", "0") == "1" else None
 errorlog = "-"
 

@@ -39,3 +39,11 @@ def plain_static_storage(settings):
 @pytest.fixture(autouse=True)
 def database_for_every_test(db):
     """Every request path asks the database which model version is active, as in production."""
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Rate-limit counters and lockouts start from zero in every test."""
+    from django.core.cache import cache
+
+    cache.clear()

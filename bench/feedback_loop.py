@@ -37,6 +37,7 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-feedback-"))
     os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
+    os.environ["RATELIMIT_PREDICT"] = os.environ["RATELIMIT_FEEDBACK"] = ""  # one client, thousands of posts
     os.environ["MEDIA_ROOT"] = str(workdir / "media")
     os.environ["MODEL_CACHE_DIR"] = str(workdir / "models")
     os.environ["MODEL_REFRESH_SECONDS"] = "0"

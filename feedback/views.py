@@ -12,6 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from feedback.services import FeedbackRejected, client_fingerprint, record_feedback
+from mnistsite.ratelimits import api_rate_limit
 
 MAX_JSON_BYTES = 64 * 1024
 
@@ -54,6 +55,7 @@ def _fingerprint(request: HttpRequest) -> str:
 
 @csrf_exempt
 @require_POST
+@api_rate_limit("RATELIMIT_FEEDBACK")
 def api_feedback(request: HttpRequest) -> JsonResponse:
     try:
         fields = _fields(request)

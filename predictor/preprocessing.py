@@ -63,6 +63,7 @@ def open_image(data: bytes, *, limits: ImageLimits = ImageLimits()) -> tuple[Ima
         raise ImageRejected("The file is empty.")
     try:
         with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # corrupt metadata: the pixels may still be fine
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
             width, height = image.size
@@ -89,7 +90,9 @@ def open_image(data: bytes, *, limits: ImageLimits = ImageLimits()) -> tuple[Ima
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, MemoryError) as error:
         raise ImageRejected("The picture is damaged or truncated and cannot be read.") from error
     try:
-        image = ImageOps.exif_transpose(image)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            image = ImageOps.exif_transpose(image)
     except Exception:  # noqa: BLE001 - broken EXIF must not cost the user the picture
         pass
     return image, image_format

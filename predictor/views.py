@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
+from mnistsite.ratelimits import api_rate_limit
 from predictor import charts, featuremaps
 from predictor.inference import get_classifier
 from predictor.preprocessing import ImageRejected, NoDigitFound
@@ -55,6 +56,7 @@ def _wants_feature_maps(request: HttpRequest) -> bool:
 
 @csrf_exempt
 @require_http_methods(["POST"])
+@api_rate_limit("RATELIMIT_PREDICT")
 def api_predict(request: HttpRequest) -> JsonResponse:
     try:
         data = _uploaded_bytes(request)

@@ -120,3 +120,16 @@ def test_container_start_sequence_serves_health_and_a_prediction():
                             timeout=300, env={**os.environ, "DATABASE_URL": os.environ.get("DATABASE_URL", "sqlite://")})
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "healthz: {'status': 'ok'" in result.stdout and "prediction: {'digit': 7" in result.stdout
+
+
+def test_a_bucket_moves_uploads_and_models_to_cloud_storage():
+    script = ("import django; django.setup(); from django.conf import settings; "
+              "from django.core.files.storage import default_storage; "
+              "bucket = default_storage.bucket_name; "
+              "print(settings.STORAGES['default']['BACKEND'], type(default_storage._wrapped).__name__, bucket)")
+    env = {**os.environ, "GS_BUCKET_NAME": "my-bucket", "DJANGO_SETTINGS_MODULE": "mnistsite.settings"}
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split()[-3:] == ["storages.backends.gcloud.GoogleCloudStorage", "GoogleCloudStorage",
+                                          "my-bucket"]

@@ -75,3 +75,15 @@ def test_plotly_is_served_by_the_app(client):
     with open(path, "rb") as script:
         assert script.read(200).lstrip().startswith(b"/**")
     assert finders.find("plotly/datasets/iris.csv") is None, "only plotly.js is exposed"
+
+
+def test_favicon_for_pages_without_an_icon_link(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 302 and response["Location"].endswith("predictor/favicon.svg")
+
+
+def test_home_page_offers_draw_pad_drop_zone_and_camera(client):
+    html = client.get("/").content.decode()
+    assert 'id="drawpad"' in html and 'id="drawpad-undo"' in html and 'id="drawpad-clear"' in html
+    assert 'id="drop-zone"' in html and 'capture="environment"' in html
+    assert "<noscript>" in html, "without JavaScript the page says the upload still works"

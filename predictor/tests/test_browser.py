@@ -1,0 +1,105 @@
+"""End to end in headless Chromium against the live app: upload, draw, feedback, admin review.
+
+Needs Debian's `chromium` (CI installs it in .ci/run) and the `playwright` Python client, which
+drives the system browser; no browser is downloaded.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+from django.contrib.auth.models import User
+
+from feedback.models import Feedback
+from predictor.tests import renders
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DIGITS, LABELS = renders.mnist_samples()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium is not installed (CI installs it: apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # the test thread queries the DB while Playwright's loop runs
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(viewport={"width": 1000, "height": 900})
+    page = context.new_page()
+    page.problems = []
+    page.on("console", lambda message: page.problems.append(message.text)
+            if message.type == "error" and "Failed to load resource" not in message.text else None)
+    page.on("pageerror", lambda error: page.problems.append(str(error)))
+    page.on("response", lambda response: page.problems.append(f"{response.status} {response.url}")
+            if response.status >= 400 else None)
+    page.base = live_server.url
+    yield page
+    context.close()
+
+
+def test_upload_a_photo_shows_digit_and_chart(page, tmp_path):
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(renders.phone_photo(DIGITS[5]))
+    page.goto(page.base + "/")
+    page.set_input_files("#id_image", str(photo))  # choosing a file submits the form
+    page.wait_for_selector("body.chart-drawn #probability-chart .main-svg", timeout=20_000)
+    assert page.inner_text("[data-testid=digit]") == str(LABELS[5])
+    assert page.locator("[data-testid=feature-map-layer]").count() == 4
+    assert page.problems == []
+
+
+def test_draw_a_digit_on_the_pad(page):
+    page.goto(page.base + "/")
+    box = page.locator("#drawpad").bounding_box()
+    x = box["x"] + box["width"] * 0.5
+    page.mouse.move(x, box["y"] + box["height"] * 0.2)
+    page.mouse.down()
+    for step in range(1, 21):  # a vertical stroke: a "1"
+        page.mouse.move(x + step * 0.4, box["y"] + box["height"] * (0.2 + step * 0.03))
+    page.mouse.up()
+    page.wait_for_selector("#drawpad-result:not([hidden])", timeout=20_000)  # no eval: the CSP forbids it
+    assert page.inner_text("#drawpad-digit") == "1"
+    assert page.locator("#drawpad-chart .plot-container").count() == 1, "the chart was drawn"
+    page.click("#drawpad-result [data-feedback-label=yes]")
+    page.wait_for_selector("#drawpad-thanks:has-text('Thank you')")
+    record = Feedback.objects.get()
+    assert record.label == 1 and record.user_said_correct
+    assert page.problems == []
+
+
+def test_feedback_then_staff_approves_in_the_admin(page, tmp_path):
+    photo = tmp_path / "scan.png"
+    photo.write_bytes(renders.scan(DIGITS[7]))
+    page.goto(page.base + "/")
+    page.set_input_files("#id_image", str(photo))
+    page.wait_for_selector("[data-testid=digit]")
+    page.click("button.yes")
+    page.wait_for_selector("text=Thank you!")
+    record = Feedback.objects.get()
+    assert record.status == "pending" and record.label == record.predicted_digit
+
+    User.objects.create_superuser("reviewer", "r@example.com", "a-Long-Password-9")
+    page.goto(page.base + "/admin/login/?next=/admin/feedback/feedback/")
+    page.fill("#id_username", "reviewer")
+    page.fill("#id_password", "a-Long-Password-9")
+    page.click("input[type=submit]")
+    page.wait_for_selector("#result_list")
+    page.check(f"input[name=_selected_action][value='{record.pk}']")
+    page.select_option("select[name=action]", "approve")
+    page.click("button[name=index]")
+    page.wait_for_selector("text=Approved 1 record")
+    record.refresh_from_db()
+    assert record.status == "approved" and record.reviewed_by.username == "reviewer"
+    assert page.problems == []

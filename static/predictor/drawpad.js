@@ -1,0 +1,141 @@
+// Draw pad, drag-and-drop, paste and in-page results. Without JavaScript the plain form still works.
+(function () {
+  "use strict";
+  var form = document.querySelector(".upload-form");
+  var fileInput = document.getElementById("id_image");
+  var pad = document.getElementById("drawpad");
+  if (!form || !fileInput) return;
+
+  // --- Upload by drag-and-drop and paste: put the file in the form and submit it. -------------
+  function submitFile(file) {
+    if (!file || !/^image\//.test(file.type)) return;
+    var transfer = new DataTransfer();
+    transfer.items.add(file);
+    fileInput.files = transfer.files;
+    form.submit();
+  }
+  var dropZone = document.getElementById("drop-zone");
+  if (dropZone) {
+    ["dragenter", "dragover"].forEach(function (name) {
+      dropZone.addEventListener(name, function (event) { event.preventDefault(); dropZone.classList.add("dragging"); });
+    });
+    ["dragleave", "drop"].forEach(function (name) {
+      dropZone.addEventListener(name, function () { dropZone.classList.remove("dragging"); });
+    });
+    dropZone.addEventListener("drop", function (event) {
+      event.preventDefault();
+      submitFile(event.dataTransfer.files[0]);
+    });
+  }
+  document.addEventListener("paste", function (event) {
+    var items = (event.clipboardData || {}).items || [];
+    for (var i = 0; i < items.length; i++) {
+      if (items[i].kind === "file") { submitFile(items[i].getAsFile()); return; }
+    }
+  });
+  fileInput.addEventListener("change", function () { if (fileInput.files.length) form.submit(); });
+
+  if (!pad) return;
+  // --- Draw pad: strokes as wide, relative to the pad, as MNIST strokes are in 28×28. ----------
+  var context = pad.getContext("2d");
+  var strokes = [];
+  var current = null;
+  var timer = null;
+  var status = document.getElementById("drawpad-status");
+  var result = document.getElementById("drawpad-result");
+
+  function penWidth() { return pad.width / 28 * 2.2; }
+  function redraw() {
+    context.fillStyle = "#000";
+    context.fillRect(0, 0, pad.width, pad.height);
+    context.strokeStyle = "#fff";
+    context.lineCap = "round";
+    context.lineJoin = "round";
+    context.lineWidth = penWidth();
+    strokes.forEach(function (stroke) {
+      context.beginPath();
+      context.moveTo(stroke[0][0], stroke[0][1]);
+      stroke.forEach(function (point) { context.lineTo(point[0], point[1]); });
+      if (stroke.length === 1) context.lineTo(stroke[0][0] + 0.1, stroke[0][1]);
+      context.stroke();
+    });
+  }
+  function point(event) {
+    var box = pad.getBoundingClientRect();
+    return [(event.clientX - box.left) * pad.width / box.width, (event.clientY - box.top) * pad.height / box.height];
+  }
+  pad.addEventListener("pointerdown", function (event) {
+    event.preventDefault();
+    pad.setPointerCapture(event.pointerId);
+    current = [point(event)];
+    strokes.push(current);
+    clearTimeout(timer);
+    redraw();
+  });
+  pad.addEventListener("pointermove", function (event) {
+    if (!current) return;
+    current.push(point(event));
+    redraw();
+  });
+  function finish() {
+    if (!current) return;
+    current = null;
+    clearTimeout(timer);
+    timer = setTimeout(predict, 350);  // debounced: a digit often takes two strokes
+  }
+  pad.addEventListener("pointerup", finish);
+  pad.addEventListener("pointercancel", finish);
+  document.getElementById("drawpad-clear").addEventListener("click", function () {
+    strokes = []; redraw(); result.hidden = true; status.textContent = "Cleared.";
+  });
+  document.getElementById("drawpad-undo").addEventListener("click", function () {
+    strokes.pop(); redraw();
+    if (strokes.length) { predict(); } else { result.hidden = true; status.textContent = "Nothing drawn."; }
+  });
+
+  function predict() {
+    if (!strokes.length) return;
+    status.textContent = "Reading…";
+    pad.toBlob(function (blob) {
+      var body = new FormData();
+      body.append("image", blob, "drawing.png");
+      fetch(pad.dataset.api + "?feature_maps=0", {method: "POST", body: body})
+        .then(function (response) { return response.json().then(function (data) { return [response.status, data]; }); })
+        .then(function (answer) { show(answer[0], answer[1]); })
+        .catch(function () { status.textContent = "The server could not be reached."; });
+    }, "image/png");
+  }
+
+  function show(code, data) {
+    if (code !== 200) { status.textContent = data.error || "That did not work."; result.hidden = true; return; }
+    var percent = (data.confidence * 100).toFixed(1);
+    status.textContent = data.uncertain ? "Not sure; best guess " + data.digit + " (" + percent + " %)." : "It's a " + data.digit + ".";
+    document.getElementById("drawpad-digit").textContent = data.digit;
+    document.getElementById("drawpad-confidence").textContent = percent + " % confident" + (data.uncertain ? " — not sure" : "");
+    result.dataset.token = data.feedback_token;
+    result.dataset.digit = data.digit;
+    document.getElementById("drawpad-thanks").textContent = "";
+    result.hidden = false;
+    if (window.Plotly) {
+      window.Plotly.react("drawpad-chart", [{type: "bar", x: ["0","1","2","3","4","5","6","7","8","9"], y: data.probabilities,
+        marker: {color: data.probabilities.map(function (p, d) { return d === data.digit ? "#2563eb" : "#94a3b8"; })},
+        hovertemplate: "digit %{x}: %{y:.1%}<extra></extra>"}],
+        {height: 260, margin: {l: 50, r: 10, t: 10, b: 40}, yaxis: {range: [0, 1], tickformat: ".0%"}, xaxis: {type: "category"}},
+        {displayModeBar: false, responsive: true});
+    }
+  }
+
+  document.querySelectorAll("[data-feedback-label]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var label = button.dataset.feedbackLabel === "yes" ? result.dataset.digit : button.dataset.feedbackLabel;
+      fetch(result.dataset.feedbackApi, {method: "POST", headers: {"Content-Type": "application/json"},
+        body: JSON.stringify({feedback_token: result.dataset.token, label: Number(label)})})
+        .then(function (response) { return response.json(); })
+        .then(function (data) {
+          document.getElementById("drawpad-thanks").textContent = data.error ? data.error :
+            "Thank you! A reviewer will check it; approved answers retrain the model.";
+        });
+    });
+  });
+  redraw();
+})();

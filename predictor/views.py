@@ -78,6 +78,9 @@ def api_predict(request: HttpRequest) -> JsonResponse:
     }
     if prediction.feature_maps:
         body["feature_maps"] = featuremaps.quantise(prediction.feature_maps)
+        body["model_input_png"] = featuremaps.png_data_uri(
+            featuremaps.grid_png(reading.pixels[..., None].astype("float32"), cell_zoom=1)
+        )
     return JsonResponse(body)
 
 

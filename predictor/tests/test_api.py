@@ -105,6 +105,7 @@ def test_feature_maps_on_request(api, flag):
         assert len(layer["scales"]) == channels
         assert layer["layout"] == "CHW"
     assert maps["conv1"]["shape"][:2] == [28, 28]
+    assert body["model_input_png"].startswith("data:image/png;base64,")
 
 
 def test_feature_maps_by_query_string(client):

@@ -72,6 +72,9 @@ def test_draw_a_digit_on_the_pad(page):
     page.wait_for_selector("#drawpad-result:not([hidden])", timeout=20_000)  # no eval: the CSP forbids it
     assert page.inner_text("#drawpad-digit") == "1"
     assert page.locator("#drawpad-chart .plot-container").count() == 1, "the chart was drawn"
+    page.click("#drawpad-result summary")
+    assert page.locator("#drawpad-maps canvas").count() == 4, "one feature-map grid per conv layer"
+    assert page.get_attribute("#drawpad-input", "src").startswith("data:image/png;base64,")
     page.click("#drawpad-result [data-feedback-label=yes]")
     page.wait_for_selector("#drawpad-thanks:has-text('Thank you')")
     record = Feedback.objects.get()

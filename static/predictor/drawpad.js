@@ -99,7 +99,7 @@
     pad.toBlob(function (blob) {
       var body = new FormData();
       body.append("image", blob, "drawing.png");
-      fetch(pad.dataset.api + "?feature_maps=0", {method: "POST", body: body})
+      fetch(pad.dataset.api + "?feature_maps=1", {method: "POST", body: body})
         .then(function (response) { return response.json().then(function (data) { return [response.status, data]; }); })
         .then(function (answer) { show(answer[0], answer[1]); })
         .catch(function () { status.textContent = "The server could not be reached."; });
@@ -116,6 +116,8 @@
     result.dataset.digit = data.digit;
     document.getElementById("drawpad-thanks").textContent = "";
     result.hidden = false;
+    document.getElementById("drawpad-input").src = data.model_input_png;
+    showFeatureMaps(data.feature_maps || {});
     if (window.Plotly) {
       window.Plotly.react("drawpad-chart", [{type: "bar", x: ["0","1","2","3","4","5","6","7","8","9"], y: data.probabilities,
         marker: {color: data.probabilities.map(function (p, d) { return d === data.digit ? "#2563eb" : "#94a3b8"; })},
@@ -123,6 +125,41 @@
         {height: 260, margin: {l: 50, r: 10, t: 10, b: 40}, yaxis: {range: [0, 1], tickformat: ".0%"}, xaxis: {type: "category"}},
         {displayModeBar: false, responsive: true});
     }
+  }
+
+  // Feature maps arrive as uint8, channel-first; each channel becomes one tile of a grid.
+  function showFeatureMaps(maps) {
+    var holder = document.getElementById("drawpad-maps");
+    holder.textContent = "";
+    Object.keys(maps).forEach(function (name) {
+      var layer = maps[name], h = layer.shape[0], w = layer.shape[1], c = layer.shape[2];
+      var bytes = Uint8Array.from(atob(layer.data), function (ch) { return ch.charCodeAt(0); });
+      var columns = Math.min(8, c), rows = Math.ceil(c / columns);
+      var canvas = document.createElement("canvas");
+      canvas.width = columns * (w + 1) - 1;
+      canvas.height = rows * (h + 1) - 1;
+      canvas.className = "pixelated feature-grid";
+      canvas.setAttribute("role", "img");
+      canvas.setAttribute("aria-label", "Feature maps of layer " + name + ", one tile per filter");
+      var context2d = canvas.getContext("2d");
+      context2d.fillStyle = "#282828";
+      context2d.fillRect(0, 0, canvas.width, canvas.height);
+      for (var k = 0; k < c; k++) {
+        var image = context2d.createImageData(w, h);
+        for (var i = 0; i < w * h; i++) {
+          var v = bytes[k * w * h + i];
+          image.data[4 * i] = image.data[4 * i + 1] = image.data[4 * i + 2] = v;
+          image.data[4 * i + 3] = 255;
+        }
+        context2d.putImageData(image, (k % columns) * (w + 1), Math.floor(k / columns) * (h + 1));
+      }
+      var figure = document.createElement("figure");
+      var caption = document.createElement("figcaption");
+      caption.textContent = name + " · " + h + "×" + w + "×" + c;
+      figure.appendChild(caption);
+      figure.appendChild(canvas);
+      holder.appendChild(figure);
+    });
   }
 
   document.querySelectorAll("[data-feedback-label]").forEach(function (button) {

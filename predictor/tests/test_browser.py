@@ -106,3 +106,53 @@ def test_feedback_then_staff_approves_in_the_admin(page, tmp_path):
     record.refresh_from_db()
     assert record.status == "approved" and record.reviewed_by.username == "reviewer"
     assert page.problems == []
+
+
+MAKE_TRANSFER = """(bytes) => {
+    const transfer = new DataTransfer();
+    transfer.items.add(new File([new Uint8Array(bytes)], "dropped.png", {type: "image/png"}));
+    return transfer;
+}"""
+
+
+def test_drop_a_file_on_the_upload_card(page):
+    page.goto(page.base + "/")
+    data = list(renders.scan(DIGITS[3]))
+    transfer = page.evaluate_handle(MAKE_TRANSFER, data)
+    page.dispatch_event("#drop-zone", "drop", {"dataTransfer": transfer})
+    page.wait_for_selector("body.chart-drawn", timeout=20_000)
+    assert page.inner_text("[data-testid=digit]") == str(LABELS[3])
+    assert page.problems == []
+
+
+def test_paste_a_picture(page):
+    page.goto(page.base + "/")
+    data = list(renders.transparent_canvas(DIGITS[9]))
+    page.evaluate(
+        "(bytes) => { const transfer = new DataTransfer();"
+        " transfer.items.add(new File([new Uint8Array(bytes)], 'pasted.png', {type: 'image/png'}));"
+        " document.dispatchEvent(new ClipboardEvent('paste', {clipboardData: transfer})); }",
+        data,
+    )
+    page.wait_for_selector("body.chart-drawn", timeout=20_000)
+    assert page.inner_text("[data-testid=digit]") == str(LABELS[9])
+    assert page.problems == []
+
+
+def test_draw_with_touch_on_a_phone(browser, live_server):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(live_server.url + "/")
+    box = page.locator("#drawpad").bounding_box()
+    assert box["x"] + box["width"] <= 390, "the pad fits a phone screen"
+    # Touch input reaches the pad as pointer events; drive them the way a finger would.
+    page.dispatch_event("#drawpad", "pointerdown", {"pointerId": 2, "pointerType": "touch", "isPrimary": True,
+                                                    "clientX": box["x"] + box["width"] / 2, "clientY": box["y"] + 40})
+    for step in range(1, 16):
+        page.dispatch_event("#drawpad", "pointermove", {"pointerId": 2, "pointerType": "touch", "isPrimary": True,
+                                                        "clientX": box["x"] + box["width"] / 2 + step * 0.3,
+                                                        "clientY": box["y"] + 40 + step * 12})
+    page.dispatch_event("#drawpad", "pointerup", {"pointerId": 2, "pointerType": "touch", "isPrimary": True})
+    page.wait_for_selector("#drawpad-result:not([hidden])", timeout=20_000)
+    assert page.inner_text("#drawpad-digit") == "1"
+    context.close()

@@ -66,7 +66,7 @@
   }
   pad.addEventListener("pointerdown", function (event) {
     event.preventDefault();
-    pad.setPointerCapture(event.pointerId);
+    try { pad.setPointerCapture(event.pointerId); } catch (error) { /* pointer already gone */ }
     current = [point(event)];
     strokes.push(current);
     clearTimeout(timer);

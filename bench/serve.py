@@ -1,0 +1,140 @@
+"""Serving throughput and latency, the app as the container runs it vs a model.predict baseline.
+
+Starts gunicorn with mnistsite/gunicorn.conf.py (2 sync workers) on loopback, then the same server
+with bench/naive_app.py (Keras `model.predict` per request), and drives each with wrk (Debian's
+`wrk`) posting one 28×28 PNG, then one 1000×1000 phone-photo JPEG, then the PNG with
+feature_maps=1. Also reports each worker's RSS and the time from process start to first answer.
+Loopback only; every run stops by itself.
+
+    python bench/serve.py [--seconds 15] [--connections 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+WRK_SCRIPT = """
+wrk.method = "POST"
+local f = io.open("{body}", "rb")
+wrk.body = f:read("*all")
+f:close()
+wrk.headers["Content-Type"] = "multipart/form-data; boundary={boundary}"
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def bodies(workdir: Path) -> dict[str, tuple[Path, str]]:
+    import numpy as np
+    from PIL import Image
+
+    from predictor.tests import renders
+
+    digits, _ = renders.mnist_samples()
+    big = Image.fromarray(np.array(Image.open(__import__("io").BytesIO(renders.phone_photo(digits[5]))).resize((1000, 1000))))
+    files = {"png28": renders.encode(Image.fromarray(digits[0])), "jpeg1000": renders.encode(big, "JPEG", quality=90)}
+    out = {}
+    for name, data in files.items():
+        boundary = uuid.uuid4().hex
+        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"f\"\r\n"
+                "Content-Type: application/octet-stream\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+        path = workdir / f"{name}.body"
+        path.write_bytes(body)
+        out[name] = (path, boundary)
+    return out
+
+
+def start(app: str, env: dict) -> tuple[subprocess.Popen, str, float]:
+    port = free_port()
+    began = time.monotonic()
+    process = subprocess.Popen([sys.executable, "-m", "gunicorn", app, "--config", "mnistsite/gunicorn.conf.py"],
+                               cwd=ROOT, env={**env, "PORT": str(port)}, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    while time.monotonic() - began < 120:
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=1):
+                return process, base, time.monotonic() - began
+        except OSError:
+            time.sleep(0.02)
+    raise RuntimeError(f"{app} did not start")
+
+
+def worker_rss_mib(master: int) -> list[float]:
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    sizes = []
+    for pid in children:
+        status = Path(f"/proc/{pid}/status").read_text()
+        sizes.append(int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024)
+    return sizes
+
+
+def wrk(base: str, path: str, body: tuple[Path, str], seconds: int, connections: int, workdir: Path) -> dict:
+    script = workdir / f"{uuid.uuid4().hex}.lua"
+    script.write_text(WRK_SCRIPT.format(body=body[0], boundary=body[1]))
+    result = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--latency", "-s",
+                             str(script), base + path], capture_output=True, text=True, timeout=seconds + 60)
+    text = result.stdout
+
+    def ms(label: str) -> float:
+        match = re.search(rf"\s{label}%\s+([\d.]+)(us|ms|s)", text)
+        value, unit = float(match.group(1)), match.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)), "p50": ms("50"), "p90": ms("90"),
+            "p99": ms("99"), "errors": int(non2xx.group(1)) if non2xx else 0}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--connections", type=int, default=4)
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="bench-serve-"))
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{workdir / 'serve.sqlite3'}", "MEDIA_ROOT": str(workdir / "media"),
+           "ALLOWED_HOSTS": "127.0.0.1", "RATELIMIT_PREDICT": "", "WEB_CONCURRENCY": "2",
+           "DJANGO_SETTINGS_MODULE": "mnistsite.settings"}
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
+    payloads = bodies(workdir)
+    print(f"{dt.date.today()}; {platform.machine()}, {os.cpu_count()} cores; wrk -t2 -c{args.connections} "
+          f"-d{args.seconds}s; gunicorn 2 sync workers\n")
+    print("| server | upload | req/s | p50 ms | p90 ms | p99 ms | non-2xx |\n| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    for label, app in (("app (LiteRT)", "mnistsite.wsgi:application"), ("baseline (model.predict)", "bench.naive_app:application")):
+        process, base, boot = start(app, env)
+        try:
+            runs = [("png28", "/api/predict/", "28×28 PNG"), ("jpeg1000", "/api/predict/", "1000×1000 JPEG"),
+                    ("png28", "/api/predict/?feature_maps=1", "28×28 PNG + feature maps")]
+            for body, path, name in runs:
+                if "baseline" in label and "feature" in name:
+                    continue
+                r = wrk(base, path, payloads[body], args.seconds, args.connections, workdir)
+                print(f"| {label} | {name} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p90']:.2f} | {r['p99']:.2f} | {r['errors']} |")
+            rss = worker_rss_mib(process.pid)
+            print(f"| {label} | start to first answer {boot:.2f} s; worker RSS {', '.join(f'{m:.0f}' for m in rss)} MiB | | | | | |")
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()

@@ -14,11 +14,11 @@ from django.utils.html import format_html
 from feedback.models import Feedback
 from feedback.reports import confusion_by_version
 from feedback.services import review
-from predictor.featuremaps import grid_png, png_data_uri
+from predictor.featuremaps import model_input_uri
+from predictor.services import STORED_TYPES
 
-#: Stored originals are only ever sent back as one of these types, never as what the client claimed.
-SAFE_IMAGE_TYPES = {"png": "image/png", "jpg": "image/jpeg", "gif": "image/gif", "bmp": "image/bmp",
-                    "webp": "image/webp", "tif": "image/tiff"}
+#: Stored originals are only ever sent back as an image type, never as what the client claimed.
+SAFE_IMAGE_TYPES = dict(STORED_TYPES.values())
 
 
 class ModelWasWrongFilter(admin.SimpleListFilter):
@@ -61,15 +61,23 @@ class FeedbackAdmin(admin.ModelAdmin):
         return False  # records come from users through the API, with a signed token
 
     # -- columns -------------------------------------------------------------------------------
+    @staticmethod
+    def _original_img(obj: Feedback, style: str):
+        url = reverse("admin:feedback_feedback_original", args=[obj.pk])
+        return format_html('<img src="{}" alt="uploaded picture" style="{}">', url, style)
+
+    @staticmethod
+    def _input_img(obj: Feedback, size: int):
+        return format_html('<img src="{}" alt="28×28 model input" width="{}" height="{}" '
+                           'style="image-rendering:pixelated">', model_input_uri(np.frombuffer(bytes(obj.model_input), np.uint8)), size, size)
+
     @admin.display(description="original")
     def original_thumbnail(self, obj: Feedback):
-        url = reverse("admin:feedback_feedback_original", args=[obj.pk])
-        return format_html('<img src="{}" alt="uploaded picture" style="max-height:56px;max-width:56px">', url)
+        return self._original_img(obj, "max-height:56px;max-width:56px")
 
     @admin.display(description="model input")
     def input_thumbnail(self, obj: Feedback):
-        return format_html('<img src="{}" alt="28×28 model input" width="56" height="56" '
-                           'style="image-rendering:pixelated">', self._input_uri(obj))
+        return self._input_img(obj, 56)
 
     @admin.display(description="confidence", ordering="predicted_digit")
     def confidence_percent(self, obj: Feedback) -> str:
@@ -77,18 +85,11 @@ class FeedbackAdmin(admin.ModelAdmin):
 
     @admin.display(description="original")
     def original_preview(self, obj: Feedback):
-        url = reverse("admin:feedback_feedback_original", args=[obj.pk])
-        return format_html('<img src="{}" alt="uploaded picture" style="max-height:280px">', url)
+        return self._original_img(obj, "max-height:280px")
 
     @admin.display(description="model input (28×28)")
     def input_preview(self, obj: Feedback):
-        return format_html('<img src="{}" alt="28×28 model input" width="224" height="224" '
-                           'style="image-rendering:pixelated">', self._input_uri(obj))
-
-    @staticmethod
-    def _input_uri(obj: Feedback) -> str:
-        pixels = np.frombuffer(bytes(obj.model_input), dtype=np.uint8).reshape(28, 28, 1).astype(np.float32)
-        return png_data_uri(grid_png(pixels, cell_zoom=1))
+        return self._input_img(obj, 224)
 
     # -- review --------------------------------------------------------------------------------
     def has_review_permission(self, request) -> bool:

@@ -57,9 +57,5 @@ class Feedback(models.Model):
         return f"#{self.pk}: predicted {self.predicted_digit}, labelled {self.label} ({self.status})"
 
     @property
-    def model_was_wrong(self) -> bool:
-        return self.predicted_digit != self.label
-
-    @property
     def confidence(self) -> float:
         return max(self.probabilities) if self.probabilities else 0.0

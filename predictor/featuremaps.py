@@ -29,10 +29,10 @@ def quantise(maps: dict[str, np.ndarray]) -> dict[str, dict]:
     return encoded
 
 
-def grid_png(activation: np.ndarray, *, columns: int = 8, cell_zoom: int | None = None) -> bytes:
+def grid_png(activation: np.ndarray, *, columns: int = 8) -> bytes:
     """All channels of one layer as a grid of small grayscale tiles (1 px gaps), as PNG bytes."""
     height, width, channels = activation.shape
-    zoom = cell_zoom or max(1, 56 // max(height, width))
+    zoom = max(1, 56 // max(height, width))
     columns = min(columns, channels)
     rows = math.ceil(channels / columns)
     tile_h, tile_w = height * zoom, width * zoom
@@ -52,3 +52,11 @@ def grid_png(activation: np.ndarray, *, columns: int = 8, cell_zoom: int | None 
 
 def png_data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def model_input_uri(pixels: np.ndarray) -> str:
+    """The 28×28 picture the model read, exactly as it read it, as a PNG data URI (pages scale it
+    up with `image-rendering: pixelated`)."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(pixels, dtype=np.uint8).reshape(28, 28)).save(buffer, format="PNG")
+    return png_data_uri(buffer.getvalue())

@@ -18,9 +18,17 @@ from predictor.inference import Prediction, get_classifier
 from predictor.preprocessing import ImageLimits, open_image, prepare_digit
 from predictor.tokens import make_feedback_token
 
-#: Stored originals get a fresh name with the extension of the format Pillow recognised;
-#: nothing the client sends (file name, content type) reaches storage.
-EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "GIF": "gif", "BMP": "bmp", "WEBP": "webp", "TIFF": "tif"}
+#: Stored originals get a fresh name with the extension of the format Pillow recognised, and are
+#: only ever served back with that format's image type; nothing the client sends (file name,
+#: content type) reaches storage. Format → (extension, content type).
+STORED_TYPES = {
+    "PNG": ("png", "image/png"),
+    "JPEG": ("jpg", "image/jpeg"),
+    "GIF": ("gif", "image/gif"),
+    "BMP": ("bmp", "image/bmp"),
+    "WEBP": ("webp", "image/webp"),
+    "TIFF": ("tif", "image/tiff"),
+}
 
 
 @dataclass(frozen=True)
@@ -34,7 +42,7 @@ class DigitReading:
 
 def store_original(*, data: bytes, image_format: str, token_id: str) -> str:
     today = dt.datetime.now(dt.timezone.utc)
-    name = f"uploads/{today:%Y/%m/%d}/{token_id}.{EXTENSIONS.get(image_format, 'bin')}"
+    name = f"uploads/{today:%Y/%m/%d}/{token_id}.{STORED_TYPES[image_format][0]}"
     return default_storage.save(name, ContentFile(data))
 
 

@@ -78,9 +78,7 @@ def api_predict(request: HttpRequest) -> JsonResponse:
     }
     if prediction.feature_maps:
         body["feature_maps"] = featuremaps.quantise(prediction.feature_maps)
-        body["model_input_png"] = featuremaps.png_data_uri(
-            featuremaps.grid_png(reading.pixels[..., None].astype("float32"), cell_zoom=1)
-        )
+        body["model_input_png"] = featuremaps.model_input_uri(reading.pixels)
     return JsonResponse(body)
 
 
@@ -110,9 +108,7 @@ def _result_context(reading: DigitReading) -> dict:
         ],
         "chart": charts.probability_chart(prediction.probabilities),
         "digits": [digit for digit in range(10) if digit != prediction.digit],
-        "model_input_uri": featuremaps.png_data_uri(
-            featuremaps.grid_png(reading.pixels[..., None].astype("float32"), cell_zoom=8)
-        ),
+        "model_input_uri": featuremaps.model_input_uri(reading.pixels),
         "feature_map_layers": [
             {
                 "name": name,

@@ -8,6 +8,7 @@ gunicorn master that preloads the app never hands a live runtime to its forked w
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -68,7 +69,9 @@ class DigitClassifier:
         )
 
 
+@functools.cache
 def bundled_model_files(*, directory: Path) -> ModelFiles:
+    """The model shipped with the code (read once: it does not change while a process runs)."""
     card = json.loads((directory / "model_card.json").read_text())
     return ModelFiles(version=card["version"], tflite_path=directory / "model.tflite")
 

@@ -71,7 +71,9 @@ def activate(version: ModelVersion) -> ModelVersion:
 
 
 def bundled_version_name() -> str:
-    return json.loads((Path(settings.BUNDLED_MODEL_DIR) / "model_card.json").read_text())["version"]
+    from predictor.inference import bundled_model_files
+
+    return bundled_model_files(directory=Path(settings.BUNDLED_MODEL_DIR)).version
 
 
 def local_model_file(*, name: str, stored_name: str, filename: str) -> Path:

@@ -20,23 +20,17 @@ import json
 import os
 import platform
 import random
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from predictor.tests import liveserver  # noqa: E402
 
 
 def payloads() -> list[tuple[str, bytes, bool]]:
@@ -54,13 +48,6 @@ def payloads() -> list[tuple[str, bytes, bool]]:
     return valid * 3 + photos + invalid * 4
 
 
-def multipart(data: bytes) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"u.bin\"\r\n"
-            "Content-Type: application/octet-stream\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
-    return body, f"multipart/form-data; boundary={boundary}"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=8)
@@ -72,40 +59,14 @@ def main() -> None:
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-load-"))
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{workdir / 'load.sqlite3'}",
-        "MEDIA_ROOT": str(workdir / "media"),
-        "MODEL_CACHE_DIR": str(workdir / "models"),
-        "STATIC_ROOT": str(workdir / "static"),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "PORT": str(port),
-        "WEB_CONCURRENCY": str(args.workers),
-        "GUNICORN_THREADS": str(args.threads),
-        "MODEL_REFRESH_SECONDS": "1",
-        "RATELIMIT_PREDICT": "",
-        "RATELIMIT_FEEDBACK": "",
-        "DJANGO_SETTINGS_MODULE": "mnistsite.settings",
-    }
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "mnistsite.wsgi:application", "--config", "mnistsite/gunicorn.conf.py"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    env = liveserver.throwaway_env(workdir, GUNICORN_THREADS=str(args.threads), MODEL_REFRESH_SECONDS="1",
+                                   RATELIMIT_PREDICT="", RATELIMIT_FEEDBACK="")
+    liveserver.migrate(env)
+    server, base, _ = liveserver.start_gunicorn(env, workers=args.workers)
     try:
-        for _ in range(300):
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                connection.request("GET", "/healthz")
-                if connection.getresponse().status == 200:
-                    break
-            except OSError:
-                time.sleep(0.1)
-        run_load(args, env, port)
+        run_load(args, env, int(base.rsplit(":", 1)[1]))
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        liveserver.stop(server)
 
 
 def run_load(args, env: dict, port: int) -> None:
@@ -122,7 +83,7 @@ def run_load(args, env: dict, port: int) -> None:
         rng = random.Random(seed)
         while time.monotonic() < stop_at:
             kind, data, _ = rng.choice(mix)
-            body, content_type = multipart(data)
+            body, content_type = liveserver.multipart(data)
             begin = time.perf_counter()
             try:
                 connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)

@@ -16,31 +16,24 @@ import datetime as dt
 import os
 import platform
 import re
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from predictor.tests import liveserver  # noqa: E402
+
 WRK_SCRIPT = """
 wrk.method = "POST"
 local f = io.open("{body}", "rb")
 wrk.body = f:read("*all")
 f:close()
-wrk.headers["Content-Type"] = "multipart/form-data; boundary={boundary}"
+wrk.headers["Content-Type"] = "{content_type}"
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def bodies(workdir: Path) -> dict[str, tuple[Path, str]]:
@@ -54,29 +47,11 @@ def bodies(workdir: Path) -> dict[str, tuple[Path, str]]:
     files = {"png28": renders.encode(Image.fromarray(digits[0])), "jpeg1000": renders.encode(big, "JPEG", quality=90)}
     out = {}
     for name, data in files.items():
-        boundary = uuid.uuid4().hex
-        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"f\"\r\n"
-                "Content-Type: application/octet-stream\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+        body, content_type = liveserver.multipart(data)
         path = workdir / f"{name}.body"
         path.write_bytes(body)
-        out[name] = (path, boundary)
+        out[name] = (path, content_type)
     return out
-
-
-def start(app: str, env: dict) -> tuple[subprocess.Popen, str, float]:
-    port = free_port()
-    began = time.monotonic()
-    process = subprocess.Popen([sys.executable, "-m", "gunicorn", app, "--config", "mnistsite/gunicorn.conf.py"],
-                               cwd=ROOT, env={**env, "PORT": str(port)}, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    while time.monotonic() - began < 120:
-        try:
-            with urllib.request.urlopen(base + "/healthz", timeout=1):
-                return process, base, time.monotonic() - began
-        except OSError:
-            time.sleep(0.02)
-    raise RuntimeError(f"{app} did not start")
 
 
 def worker_rss_mib(master: int) -> list[float]:
@@ -90,7 +65,7 @@ def worker_rss_mib(master: int) -> list[float]:
 
 def wrk(base: str, path: str, body: tuple[Path, str], seconds: int, connections: int, workdir: Path) -> dict:
     script = workdir / f"{uuid.uuid4().hex}.lua"
-    script.write_text(WRK_SCRIPT.format(body=body[0], boundary=body[1]))
+    script.write_text(WRK_SCRIPT.format(body=body[0], content_type=body[1]))
     result = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--latency", "-s",
                              str(script), base + path], capture_output=True, text=True, timeout=seconds + 60)
     text = result.stdout
@@ -111,16 +86,14 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=4)
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-serve-"))
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{workdir / 'serve.sqlite3'}", "MEDIA_ROOT": str(workdir / "media"),
-           "ALLOWED_HOSTS": "127.0.0.1", "RATELIMIT_PREDICT": "", "WEB_CONCURRENCY": "2",
-           "DJANGO_SETTINGS_MODULE": "mnistsite.settings"}
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
+    env = liveserver.throwaway_env(workdir, RATELIMIT_PREDICT="")
+    liveserver.migrate(env)
     payloads = bodies(workdir)
     print(f"{dt.date.today()}; {platform.machine()}, {os.cpu_count()} cores; wrk -t2 -c{args.connections} "
           f"-d{args.seconds}s; gunicorn 2 sync workers\n")
     print("| server | upload | req/s | p50 ms | p90 ms | p99 ms | non-2xx |\n| --- | --- | ---: | ---: | ---: | ---: | ---: |")
     for label, app in (("app (LiteRT)", "mnistsite.wsgi:application"), ("baseline (model.predict)", "bench.naive_app:application")):
-        process, base, boot = start(app, env)
+        process, base, boot = liveserver.start_gunicorn(env, app=app)
         try:
             runs = [("png28", "/api/predict/", "28×28 PNG"), ("jpeg1000", "/api/predict/", "1000×1000 JPEG"),
                     ("png28", "/api/predict/?feature_maps=1", "28×28 PNG + feature maps")]
@@ -132,8 +105,7 @@ def main() -> None:
             rss = worker_rss_mib(process.pid)
             print(f"| {label} | start to first answer {boot:.2f} s; worker RSS {', '.join(f'{m:.0f}' for m in rss)} MiB | | | | | |")
         finally:
-            process.terminate()
-            process.wait(timeout=30)
+            liveserver.stop(process)
 
 
 if __name__ == "__main__":

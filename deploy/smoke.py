@@ -15,17 +15,19 @@ import json
 import os
 import re
 import secrets
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from PIL import Image  # noqa: E402
+
+from predictor.tests import liveserver, renders  # noqa: E402
 
 
 def dockerfile_serve_cmd() -> list[str]:
@@ -37,12 +39,6 @@ def dockerfile_serve_cmd() -> list[str]:
         elif line.startswith("CMD "):
             commands[stage] = json.loads(line[4:])
     return commands["serve"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def fresh_database(url: str) -> tuple[str, callable]:
@@ -67,7 +63,6 @@ def fresh_database(url: str) -> tuple[str, callable]:
 
 def main() -> int:
     database_url, drop_database = fresh_database(os.environ.get("DATABASE_URL", "sqlite:///smoke.sqlite3"))
-    port = free_port()
     workdir = Path(tempfile.mkdtemp(prefix="smoke-"))
     env = {
         **os.environ,
@@ -77,11 +72,9 @@ def main() -> int:
         "HTTPS_ONLY": "1",
         "LOG_FORMAT": "json",
         "ALLOWED_HOSTS": "127.0.0.1",
-        "PORT": str(port),
         "STATIC_ROOT": str(workdir / "static"),
         "MEDIA_ROOT": str(workdir / "media"),
         "MODEL_CACHE_DIR": str(workdir / "models"),
-        "WEB_CONCURRENCY": "2",
     }
     python = sys.executable
     server = None
@@ -91,30 +84,16 @@ def main() -> int:
         command = dockerfile_serve_cmd()
         if command[0] == "gunicorn":  # the same program, from this interpreter's environment
             command = [python, "-m", "gunicorn", *command[1:]]
-        server = subprocess.Popen(command, cwd=ROOT, env=env)
-        base = f"http://127.0.0.1:{port}"
-        health = None
-        for _ in range(150):
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=2) as response:
-                    health = json.load(response)
-                    break
-            except OSError:
-                time.sleep(0.2)
-        assert health and health["status"] == "ok", f"/healthz did not answer ok: {health}"
+        server, base, _ = liveserver.start_gunicorn(env, command=command)
+        with urllib.request.urlopen(base + "/healthz", timeout=5) as response:
+            health = json.load(response)
+        assert health["status"] == "ok", f"/healthz did not answer ok: {health}"
         print("healthz:", health)
 
-        sys.path.insert(0, str(ROOT))
-        from predictor.tests import renders
-        from PIL import Image
-
         digits, labels = renders.mnist_samples()
-        boundary = uuid.uuid4().hex
-        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"d.png\"\r\n"
-                "Content-Type: image/png\r\n\r\n").encode() + renders.encode(Image.fromarray(digits[0])) + \
-            f"\r\n--{boundary}--\r\n".encode()
+        body, content_type = liveserver.multipart(renders.encode(Image.fromarray(digits[0])), filename="d.png")
         request = urllib.request.Request(base + "/api/predict/", data=body, headers={
-            "Content-Type": f"multipart/form-data; boundary={boundary}",
+            "Content-Type": content_type,
             "X-Forwarded-Proto": "https",  # as Cloud Run's front end forwards it
         })
         with urllib.request.urlopen(request, timeout=10) as response:
@@ -124,8 +103,7 @@ def main() -> int:
         return 0
     finally:
         if server is not None:
-            server.send_signal(signal.SIGTERM)
-            server.wait(timeout=30)
+            liveserver.stop(server)
         drop_database()
 
 

@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from predictor.tests.test_server import free_port, multipart, predict
+from predictor.tests import liveserver
+from predictor.tests.test_server import predict
 
 pytestmark = pytest.mark.slow
 PG_BIN = Path("/usr/lib/postgresql")
@@ -63,7 +64,7 @@ def private_postgres():
         shutil.chown(directory, "postgres", "postgres")
     subprocess.run(as_postgres([initdb, "-D", str(directory / "data"), "-A", "trust", "-U", "postgres"]),
                    check=True, timeout=120, capture_output=True)
-    server = PrivatePostgres(directory, free_port())
+    server = PrivatePostgres(directory, liveserver.free_port())
     server.start()
     yield server
     try:
@@ -74,20 +75,11 @@ def private_postgres():
 
 
 def start_gunicorn(env: dict) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {**env, "PORT": str(port), "WEB_CONCURRENCY": "2"}
-    command = [sys.executable, "-m", "gunicorn", "mnistsite.wsgi:application", "--config", "mnistsite/gunicorn.conf.py"]
-    process = subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            with urllib.request.urlopen(base + "/healthz", timeout=2):
-                return process, base
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    pytest.fail("gunicorn did not start")
+    try:
+        process, base, _ = liveserver.start_gunicorn(env)
+    except RuntimeError as error:
+        pytest.fail(str(error))
+    return process, base
 
 
 def post_feedback(base: str, token: str, label: int) -> tuple[int, dict]:
@@ -102,17 +94,13 @@ def post_feedback(base: str, token: str, label: int) -> tuple[int, dict]:
 
 
 def test_database_outage_keeps_predictions_and_recovers_without_restart(private_postgres, tmp_path):
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:{private_postgres.port}/postgres",
-        "MEDIA_ROOT": str(tmp_path / "media"),
-        "MODEL_CACHE_DIR": str(tmp_path / "models"),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "MODEL_REFRESH_SECONDS": "0.5",
-        "DATABASE_CONNECT_TIMEOUT": "3",
-    }
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=settings.BASE_DIR,
-                   env=env, check=True, timeout=180)
+    env = liveserver.throwaway_env(
+        tmp_path,
+        DATABASE_URL=f"postgres://postgres@127.0.0.1:{private_postgres.port}/postgres",
+        MODEL_REFRESH_SECONDS="0.5",
+        DATABASE_CONNECT_TIMEOUT="3",
+    )
+    liveserver.migrate(env)
     server, base = start_gunicorn(env)
     try:
         assert post_feedback(base, predict(base, 0)["feedback_token"], 7)[0] == 201
@@ -135,36 +123,35 @@ def test_database_outage_keeps_predictions_and_recovers_without_restart(private_
         assert status == 201, "feedback works again once the database is back, without a restart"
         assert post_feedback(base, tokens[0], 3)[0] == 201, "the refused one can be sent again"
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        liveserver.stop(server)
     count = subprocess.run(
         [sys.executable, "-c", "import django; django.setup(); from feedback.models import Feedback; "
          "print(Feedback.objects.count())"],
-        cwd=settings.BASE_DIR, env={**env, "DJANGO_SETTINGS_MODULE": "mnistsite.settings"},
+        cwd=settings.BASE_DIR, env=env,
         capture_output=True, text=True, timeout=60, check=True,
     )
     assert count.stdout.strip().splitlines()[-1] == "3", "three stored, nothing half-written or lost"
 
 
 def test_killed_worker_is_replaced_and_requests_keep_succeeding(tmp_path):
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", "MEDIA_ROOT": str(tmp_path / "m"),
-           "ALLOWED_HOSTS": "127.0.0.1"}
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=settings.BASE_DIR,
-                   env=env, check=True, timeout=180)
+    env = liveserver.throwaway_env(tmp_path)
+    liveserver.migrate(env)
     server, base = start_gunicorn(env)
     try:
-        workers = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children")
+        deadline = time.monotonic() + 10
+        while len(workers := children.read_text().split()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)  # the first worker may answer before the second has forked
         assert len(workers) == 2
         os.kill(int(workers[0]), signal.SIGKILL)
         answers = [predict(base, index % 8) for index in range(12)]
         assert all("digit" in answer for answer in answers)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            current = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+            current = children.read_text().split()
             if len(current) == 2 and workers[0] not in current:
                 break
             time.sleep(0.2)
         assert len(current) == 2 and workers[0] not in current, "gunicorn started a replacement worker"
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        liveserver.stop(server)

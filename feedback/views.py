@@ -12,39 +12,30 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from feedback.services import FeedbackRejected, client_fingerprint, record_feedback
+from mnistsite.http import BadRequest, declared_length
 from mnistsite.ratelimits import api_rate_limit
 
 MAX_JSON_BYTES = 64 * 1024
 
 
-class BadBody(ValueError):
-    def __init__(self, message: str, status: int = 400):
-        super().__init__(message)
-        self.status = status
-
-
 def _fields(request: HttpRequest) -> dict:
     """`feedback_token` and `label` from a JSON body or form fields."""
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > MAX_JSON_BYTES:
-        raise BadBody("The request body is too large.", 413)
+    if declared_length(request) > MAX_JSON_BYTES:
+        raise BadRequest("The request body is too large.", 413)
     if request.content_type == "application/json":
         try:
             body = json.loads(request.body or b"null")
         except RequestDataTooBig as error:
-            raise BadBody("The request body is too large.", 413) from error
+            raise BadRequest("The request body is too large.", 413) from error
         except (ValueError, UnicodeDecodeError) as error:
-            raise BadBody("The body is not valid JSON.") from error
+            raise BadRequest("The body is not valid JSON.") from error
         if not isinstance(body, dict):
-            raise BadBody('Send a JSON object: {"feedback_token": "…", "label": 7}.')
+            raise BadRequest('Send a JSON object: {"feedback_token": "…", "label": 7}.')
         return body
     try:
         return request.POST.dict()
     except RequestDataTooBig as error:
-        raise BadBody("The request body is too large.", 413) from error
+        raise BadRequest("The request body is too large.", 413) from error
 
 
 def _fingerprint(request: HttpRequest) -> str:
@@ -62,7 +53,7 @@ def api_feedback(request: HttpRequest) -> JsonResponse:
         outcome = record_feedback(
             token=fields.get("feedback_token"), label=fields.get("label"), fingerprint=_fingerprint(request)
         )
-    except BadBody as problem:
+    except BadRequest as problem:
         return JsonResponse({"error": str(problem)}, status=problem.status)
     except FeedbackRejected as problem:
         return JsonResponse({"error": str(problem)}, status=400)

@@ -11,6 +11,7 @@ import contextvars
 import json
 import logging
 import os
+import time
 import uuid
 
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
@@ -35,6 +36,8 @@ class RequestIdMiddleware:
 class CloudJsonFormatter(logging.Formatter):
     """The fields Cloud Logging reads from a JSON line: severity, message, time, trace."""
 
+    converter = time.gmtime  # the "Z" in the timestamp means UTC
+
     def format(self, record: logging.LogRecord) -> str:
         entry = {
             "severity": record.levelname,
@@ -51,6 +54,3 @@ class CloudJsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["stack_trace"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
-
-
-CloudJsonFormatter.converter = __import__("time").gmtime

@@ -36,10 +36,12 @@ def api_rate_limit(setting: str):
     """Limit a view by the rate named in `settings.<setting>`; an empty rate turns it off."""
 
     def decorator(view):
+        group = f"{view.__module__}.{view.__name__}"
+
         @functools.wraps(view)
         def wrapped(request, *args, **kwargs):
             rate = getattr(settings, setting)
-            if rate and is_ratelimited(request, group=f"{view.__module__}.{view.__name__}", key=client_address,
+            if rate and is_ratelimited(request, group=group, key=client_address,
                                        rate=rate, method="POST", increment=True):
                 response = JsonResponse(
                     {"error": f"Too many requests; the limit is {rate.replace('/', ' per ')}. Try again later."},

@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
+from mnistsite.http import BadRequest, declared_length
 from mnistsite.ratelimits import api_rate_limit
 from predictor import charts, featuremaps
 from predictor.inference import get_classifier
@@ -21,31 +22,19 @@ from predictor.services import DigitReading, read_digit
 logger = logging.getLogger(__name__)
 
 
-class UploadProblem(Exception):
-    """What is wrong with the request itself, with the HTTP status to answer."""
-
-    def __init__(self, message: str, status: int = 400):
-        super().__init__(message)
-        self.status = status
-
-
 def _uploaded_bytes(request: HttpRequest) -> bytes:
     """The `image` field's bytes; size checked from the header before the body is parsed."""
     limit = settings.MAX_UPLOAD_BYTES
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if declared > limit + 64 * 1024:
-        raise UploadProblem(f"The upload is too large; the limit is {limit // (1024 * 1024)} MB.", 413)
+    if declared_length(request) > limit + 64 * 1024:
+        raise BadRequest(f"The upload is too large; the limit is {limit // (1024 * 1024)} MB.", 413)
     try:
         upload = request.FILES.get("image")
     except (MultiPartParserError, RequestDataTooBig, SuspiciousOperation, ValueError) as error:
-        raise UploadProblem(f"The upload could not be read: {error}") from error
+        raise BadRequest(f"The upload could not be read: {error}") from error
     if upload is None:
-        raise UploadProblem("No picture was sent: post it as multipart form field 'image'.")
+        raise BadRequest("No picture was sent: post it as multipart form field 'image'.")
     if upload.size > limit:
-        raise UploadProblem(f"The picture is too large; the limit is {limit // (1024 * 1024)} MB.", 413)
+        raise BadRequest(f"The picture is too large; the limit is {limit // (1024 * 1024)} MB.", 413)
     return upload.read()
 
 
@@ -61,7 +50,7 @@ def api_predict(request: HttpRequest) -> JsonResponse:
     try:
         data = _uploaded_bytes(request)
         reading = read_digit(data=data, with_feature_maps=_wants_feature_maps(request))
-    except UploadProblem as problem:
+    except BadRequest as problem:
         return JsonResponse({"error": str(problem)}, status=problem.status)
     except NoDigitFound as problem:
         return JsonResponse({"error": str(problem)}, status=422)
@@ -125,7 +114,7 @@ def predict_page(request: HttpRequest) -> HttpResponse:
     try:
         data = _uploaded_bytes(request)
         reading = read_digit(data=data, with_feature_maps=True)
-    except (UploadProblem, ImageRejected) as problem:
+    except (BadRequest, ImageRejected) as problem:
         status = getattr(problem, "status", 422 if isinstance(problem, NoDigitFound) else 400)
         context = {"error": str(problem), "max_upload_mb": settings.MAX_UPLOAD_BYTES // (1024 * 1024)}
         return render(request, "predictor/home.html", context, status=status)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+
 import numpy as np
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.utils import timezone
 from PIL import Image
 
 from feedback.models import Feedback
-from feedback.services import record_feedback
 from predictor.services import read_digit
 from predictor.tests import renders
 
@@ -31,9 +33,6 @@ def make_feedback(
     token_id: str | None = None,
 ) -> Feedback:
     """A stored record without going through the API (for admin, reports and finetune tests)."""
-    from django.utils import timezone
-    import uuid
-
     pixels = np.zeros((28, 28), np.uint8) if pixels is None else np.asarray(pixels, dtype=np.uint8)
     token_id = token_id or uuid.uuid4().hex
     original = default_storage.save(f"uploads/test/{token_id}.png", ContentFile(renders.encode(Image.fromarray(pixels))))
@@ -53,6 +52,3 @@ def make_feedback(
         status=status,
         reviewed_at=None if status == Feedback.Status.PENDING else timezone.now(),
     )
-
-
-__all__ = ["make_feedback", "predicted_token", "record_feedback"]

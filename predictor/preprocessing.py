@@ -137,7 +137,7 @@ def _ink(gray: np.ndarray) -> np.ndarray:
     middle = (low + high) / 2.0
     ring = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
     light_background = ((ring > middle).mean() + (gray > middle).mean()) / 2.0 > 0.5
-    ink = 255.0 - gray if light_background else gray.copy()
+    ink = 255.0 - gray if light_background else gray
     return np.clip(ink - _background(ink), 0.0, None)
 
 
@@ -148,7 +148,8 @@ def _background(ink: np.ndarray) -> np.ndarray | float:
     computed on a coarse grid so it stays cheap. Small clean pictures (MNIST, scans) use one level.
     """
     if min(ink.shape) < 64:
-        return float(np.median(ink)) if np.median(ink) < 128 else 0.0
+        level = float(np.median(ink))
+        return level if level < 128 else 0.0
     factor = max(1, min(ink.shape) // 40)
     coarse = ink[: ink.shape[0] // factor * factor, : ink.shape[1] // factor * factor]
     coarse = coarse.reshape(coarse.shape[0] // factor, factor, coarse.shape[1] // factor, factor).mean((1, 3))
@@ -178,7 +179,7 @@ def _digit_mask(ink: np.ndarray) -> np.ndarray:
     if _smoothness(ink) < MIN_SMOOTHNESS:
         raise NoDigitFound("No digit found: the picture looks like noise, not a drawn digit.")
     strokes = ink > max(_otsu_threshold(ink), MIN_INK_CONTRAST / 2)
-    labels, count = ndimage.label(strokes, structure=np.ones((3, 3)))
+    labels, _ = ndimage.label(strokes, structure=np.ones((3, 3)))
     areas = np.bincount(labels.ravel())[1:]
     keep = np.flatnonzero(areas >= SPECK_FRACTION * areas.max()) + 1
     if len(keep) > MAX_DIGIT_PARTS or strokes.mean() > MAX_INK_COVERAGE:

@@ -11,6 +11,7 @@ from predictor.preprocessing import (
     ImageLimits,
     ImageRejected,
     NoDigitFound,
+    _already_mnist_format,
     open_image,
     preprocess,
 )
@@ -43,6 +44,46 @@ def assert_mnist_like(pixels: np.ndarray) -> None:
 def test_mnist_digit_is_left_unchanged(index):
     digit = DIGITS[index]
     assert np.array_equal(preprocess(renders.encode(Image.fromarray(digit))), digit)
+
+
+def test_almost_every_mnist_digit_takes_the_already_prepared_path(mnist_path):
+    from training.mnist import load_mnist
+
+    images = load_mnist(path=mnist_path).x_test[:2000]
+    ready = [_already_mnist_format(Image.fromarray(image)) for image in images]
+    assert sum(pixels is not None for pixels in ready) >= 0.98 * len(images)
+    assert all(np.array_equal(pixels, image) for pixels, image in zip(ready, images) if pixels is not None)
+
+
+def test_prepared_looking_input_is_still_checked_for_noise():
+    rng = np.random.default_rng(0)
+    field = np.zeros((28, 28), dtype=np.uint8)
+    field[4:24, 4:24] = rng.integers(0, 256, (20, 20))
+    field[4, 4] = field[23, 23] = 255
+    assert _already_mnist_format(Image.fromarray(field)) is not None, "the fast path's checks let it in"
+    with pytest.raises(NoDigitFound):
+        preprocess(renders.encode(Image.fromarray(field)))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda d: np.roll(d, 3, axis=1),  # off-centre
+        lambda d: np.asarray(Image.fromarray(d).resize((14, 14))).repeat(1, 0)[:14],  # too small
+        lambda d: np.where(d > 128, 255, 0).astype(np.uint8),  # hard-edged
+        lambda d: (d // 3).astype(np.uint8),  # faint
+    ],
+    ids=["off-centre", "small", "hard-edged", "faint"],
+)
+def test_28_by_28_input_not_in_mnist_format_is_prepared(change):
+    digit = DIGITS[0]
+    altered = change(digit)
+    field = np.zeros((28, 28), dtype=np.uint8)
+    field[: altered.shape[0], : altered.shape[1]] = altered
+    if altered.shape != (28, 28):
+        field = np.roll(field, (7, 7), axis=(0, 1))
+    assert _already_mnist_format(Image.fromarray(field)) is None
+    assert_mnist_like(preprocess(renders.encode(Image.fromarray(field))))
 
 
 RENDERS = {

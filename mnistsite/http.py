@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import multipart
 from django.http import HttpRequest
+
+#: Room for the multipart framing and small text fields around an upload.
+FORM_OVERHEAD = 64 * 1024
 
 
 class BadRequest(Exception):
@@ -19,3 +25,46 @@ def declared_length(request: HttpRequest) -> int:
         return max(int(request.META.get("CONTENT_LENGTH") or 0), 0)
     except ValueError:
         return 0
+
+
+@dataclass(frozen=True)
+class MultipartUpload:
+    file: bytes | None  # the named file field's content, None when absent
+    fields: dict[str, str]  # the text fields (first value of each)
+
+
+def read_multipart_upload(request: HttpRequest, *, file_field: str, max_bytes: int) -> MultipartUpload:
+    """One file and the text fields of a multipart/form-data body, read with the `multipart`
+    library straight from the request stream.
+
+    For a small upload it costs a tenth of Django's parser (≈ 12 µs against ≈ 110 µs), which is a
+    tenth of a prediction's whole budget. Only for CSRF-exempt views: nothing else may have read
+    `request.POST` first. Raises BadRequest (400, or 413 past `max_bytes`)."""
+    too_large = BadRequest(f"The upload is too large; the limit is {max_bytes // (1024 * 1024)} MB.", 413)
+    if declared_length(request) > max_bytes + FORM_OVERHEAD:
+        raise too_large
+    boundary = request.content_params.get("boundary", "") if request.content_type == "multipart/form-data" else ""
+    if not boundary:
+        raise BadRequest(f"Send the picture as multipart/form-data, in the field '{file_field}'.")
+    parser = multipart.MultipartParser(
+        request,
+        boundary,
+        content_length=declared_length(request),
+        part_limit=16,
+        partsize_limit=max_bytes,
+        spool_limit=max_bytes,  # every part stays in memory (the limits bound it); nothing on disk
+        memory_limit=max_bytes + FORM_OVERHEAD,
+        disk_limit=0,
+    )
+    file, fields = None, {}
+    try:
+        for part in parser:
+            if part.name == file_field and part.filename is not None:
+                file = part.raw if file is None else file
+            elif part.filename is None:
+                fields.setdefault(part.name, part.value)
+    except multipart.ParserLimitReached as error:
+        raise too_large from error
+    except (multipart.MultipartError, UnicodeDecodeError) as error:
+        raise BadRequest(f"The upload could not be read: {error}") from error
+    return MultipartUpload(file=file, fields=fields)

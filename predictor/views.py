@@ -12,7 +12,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
-from mnistsite.http import BadRequest, declared_length
+from mnistsite.http import BadRequest, declared_length, read_multipart_upload
 from mnistsite.ratelimits import api_rate_limit
 from predictor import charts, featuremaps
 from predictor.inference import get_classifier
@@ -38,8 +38,7 @@ def _uploaded_bytes(request: HttpRequest) -> bytes:
     return upload.read()
 
 
-def _wants_feature_maps(request: HttpRequest) -> bool:
-    value = request.POST.get("feature_maps", request.GET.get("feature_maps", ""))
+def _is_yes(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
@@ -48,8 +47,11 @@ def _wants_feature_maps(request: HttpRequest) -> bool:
 @api_rate_limit("RATELIMIT_PREDICT")
 def api_predict(request: HttpRequest) -> JsonResponse:
     try:
-        data = _uploaded_bytes(request)
-        reading = read_digit(data=data, with_feature_maps=_wants_feature_maps(request))
+        upload = read_multipart_upload(request, file_field="image", max_bytes=settings.MAX_UPLOAD_BYTES)
+        if upload.file is None:
+            raise BadRequest("No picture was sent: post it as multipart form field 'image'.")
+        wants_maps = _is_yes(upload.fields.get("feature_maps", request.GET.get("feature_maps", "")))
+        reading = read_digit(data=upload.file, with_feature_maps=wants_maps)
     except BadRequest as problem:
         return JsonResponse({"error": str(problem)}, status=problem.status)
     except NoDigitFound as problem:

@@ -64,6 +64,8 @@ def read_multipart_upload(request: HttpRequest, *, file_field: str, max_bytes: i
             elif part.filename is None:
                 fields.setdefault(part.name, part.value)
     except multipart.ParserLimitReached as error:
+        if "Part limit" in str(error) or "segment count" in str(error):
+            raise BadRequest("The form has too many fields.") from error
         raise too_large from error
     except (multipart.MultipartError, UnicodeDecodeError) as error:
         raise BadRequest(f"The upload could not be read: {error}") from error

@@ -10,7 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from predictor.tests import renders
+from predictor.tests import liveserver, renders
 
 DIGITS, LABELS = renders.mnist_samples()
 
@@ -91,6 +91,29 @@ def test_upload_over_the_limit_is_refused_before_parsing(client, settings):
     settings.MAX_UPLOAD_BYTES = 1024 * 1024
     response = post(client, b"\0" * (2 * 1024 * 1024))
     assert response.status_code == 413 and "too large" in response.json()["error"]
+
+
+def test_file_over_the_limit_in_a_form_within_the_allowance_is_refused(client, settings):
+    """Within the form's allowance for framing, but the file itself is over the limit."""
+    settings.MAX_UPLOAD_BYTES = 1024 * 1024
+    body, content_type = liveserver.multipart(b"\0" * (1024 * 1024 + 10))
+    response = client.generic("POST", "/api/predict/", body, content_type=content_type)
+    assert response.status_code == 413 and "too large" in response.json()["error"]
+
+
+def test_form_with_hundreds_of_fields_is_refused(client):
+    fields = {f"field{number}": "x" for number in range(200)}
+    response = client.post("/api/predict/", {**fields, "image": SimpleUploadedFile("d.png", renders.encode(Image.fromarray(DIGITS[0])))})
+    assert response.status_code == 400 and "too many fields" in response.json()["error"]
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["multipart/form-data", "multipart/form-data; boundary=", "application/json", "text/plain; boundary=abc"],
+)
+def test_body_that_is_not_a_multipart_form_is_a_clear_400(client, content_type):
+    response = client.generic("POST", "/api/predict/", b"--abc\r\n\r\n", content_type=content_type)
+    assert response.status_code == 400 and "multipart/form-data" in response.json()["error"]
 
 
 def test_form_page_answers_bad_input_with_a_friendly_page(client):

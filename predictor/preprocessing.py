@@ -10,6 +10,7 @@ finetuning both call `prepare_digit`, so the model never sees two different conv
 from __future__ import annotations
 
 import io
+import math
 import warnings
 from dataclasses import dataclass
 
@@ -19,8 +20,9 @@ from scipy import ndimage
 
 #: Formats Pillow may open; anything else (SVG, PDF, HTML, …) is refused before decoding.
 ACCEPTED_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF")
-#: Larger pictures are shrunk to this side before any analysis: a digit needs no more detail.
-WORKING_SIDE = 320
+#: Larger pictures are shrunk to this side before any analysis: a digit needs no more detail
+#: (photo accuracy is the same at 200, 250 and 320), and a 1000 px JPEG decodes straight to it.
+WORKING_SIDE = 250
 MNIST_BOX = 20
 MNIST_SIDE = 28
 MNIST_CENTRE = 14.0  # measured on MNIST train: mean centre of mass (13.996, 14.004)
@@ -33,9 +35,9 @@ MAX_DIGIT_PARTS = 6
 #: Neighbouring pixels of a drawn stroke agree; in noise they do not. Below this lag-1
 #: autocorrelation the picture is noise (MNIST ≥ 0.49, Semeion ≥ 0.40, random noise ≤ 0.05).
 MIN_SMOOTHNESS = 0.25
-#: The same within the box around the ink, so noise framed by a clean border is caught too
-#: (MNIST ≥ 0.18 (a thin "1"), USPS ≥ 0.25, Semeion ≥ 0.40; framed random noise ≤ 0.08).
-MIN_BOX_SMOOTHNESS = 0.12
+#: The same within the box around the ink (one pixel wider), so noise framed by a clean border
+#: is caught too (all 70,000 MNIST ≥ 0.32, USPS ≥ 0.52, Semeion ≥ 0.40; framed noise ≤ 0.25).
+MIN_BOX_SMOOTHNESS = 0.28
 #: Ink covering more than this share of the picture is a texture or noise, not a digit.
 MAX_INK_COVERAGE = 0.6
 #: Blur that gives a thresholded (binary) scan MNIST's soft, anti-aliased stroke edges. Calibrated
@@ -80,7 +82,9 @@ def open_image(data: bytes, *, limits: ImageLimits = ImageLimits()) -> tuple[Ima
             image_format = image.format or "PNG"
             image.seek(0)  # animated GIF/WebP/PNG: the first frame
             if image.format == "JPEG":
-                image.draft("L" if image.mode == "L" else "RGB", (WORKING_SIDE, WORKING_SIDE))
+                # Grey, at the smallest of JPEG's 1/2‥1/8 scales that keeps the longer side ≥ WORKING_SIDE.
+                shrink = max(width, height) / WORKING_SIDE
+                image.draft("L", (math.ceil(width / shrink), math.ceil(height / shrink)))
             image.load()
     except ImageRejected:
         raise
@@ -158,9 +162,8 @@ def _background(ink: np.ndarray) -> np.ndarray | float:
     coarse = coarse.reshape(coarse.shape[0] // factor, factor, coarse.shape[1] // factor, factor).mean((1, 3))
     floor = ndimage.minimum_filter(coarse, size=7, mode="nearest")
     floor = ndimage.uniform_filter(floor, size=7, mode="nearest")
-    zoom = (ink.shape[0] / floor.shape[0], ink.shape[1] / floor.shape[1])
-    floor = ndimage.zoom(floor, zoom, order=1, mode="nearest", grid_mode=True)
-    return floor[: ink.shape[0], : ink.shape[1]]
+    floor = Image.fromarray(floor.astype(np.float32), mode="F").resize(ink.shape[::-1], Image.Resampling.BILINEAR)
+    return np.asarray(floor, dtype=np.float64)
 
 
 def _otsu_threshold(values: np.ndarray) -> float:
@@ -204,10 +207,11 @@ def _smoothness(ink: np.ndarray) -> float:
 
 
 def _inked_box(ink: np.ndarray) -> np.ndarray:
-    """The part of the picture inside the bounding box of its clearly inked pixels."""
+    """The picture inside the box around its clearly inked pixels, one pixel wider (a box of a
+    single straight stroke would hold no contrast to measure)."""
     inked = ink > 0.25 * ink.max()
     rows, cols = np.flatnonzero(inked.any(1)), np.flatnonzero(inked.any(0))
-    return ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    return ink[max(rows[0] - 1, 0) : rows[-1] + 2, max(cols[0] - 1, 0) : cols[-1] + 2]
 
 
 def _stroke_width(mask: np.ndarray) -> float:
@@ -247,10 +251,13 @@ def prepare_digit(image: Image.Image) -> np.ndarray:
         return ready.copy()
     ink = _ink(_to_gray(_shrink(image)))
     mask = _digit_mask(ink)
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    # From here on only the digit's box and two pixels around it matter (as far as rims reach).
+    y0, x0 = max(rows[0] - 2, 0), max(cols[0] - 2, 0)
+    ink, mask = ink[y0 : rows[-1] + 3, x0 : cols[-1] + 3], mask[y0 : rows[-1] + 3, x0 : cols[-1] + 3]
     # Keep the strokes and their anti-aliased rims; drop specks and background texture.
     ink = np.where(ndimage.binary_dilation(mask, iterations=2), ink, 0.0)
-    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
-    top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    top, bottom, left, right = rows[0] - y0, rows[-1] + 1 - y0, cols[0] - x0, cols[-1] + 1 - x0
     # Widen the box to the rims so no anti-aliased edge is cut.
     rim_rows, rim_cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
     top, bottom = max(min(top, rim_rows[0]), top - 2), min(max(bottom, rim_rows[-1] + 1), bottom + 2)

@@ -11,8 +11,10 @@ from predictor.preprocessing import (
     ImageLimits,
     ImageRejected,
     NoDigitFound,
+    WORKING_SIDE,
     _already_mnist_format,
     open_image,
+    prepare_digit,
     preprocess,
 )
 from predictor.tests import renders
@@ -137,6 +139,15 @@ def test_binary_low_resolution_scan_gets_soft_edges():
     assert_mnist_like(pixels)
     grey = ((pixels > 20) & (pixels < 230)).sum()
     assert grey >= 0.2 * (pixels > 20).sum(), "edges are anti-aliased like MNIST's"
+
+
+def test_large_colour_jpeg_is_decoded_grey_at_a_reduced_scale():
+    photo = Image.open(__import__("io").BytesIO(renders.phone_photo(DIGITS[4], size=(2000, 1500), digit_height=900)))
+    image, image_format = open_image(renders.encode(photo, "JPEG", quality=90))
+    assert image_format == "JPEG" and image.mode == "L"
+    assert max(image.size) < 2000 / 2, "decoded at JPEG's 1/4 (or smaller) scale, not in full"
+    assert max(image.size) >= WORKING_SIDE
+    assert LABELS[4] == 4 and correlation(prepare_digit(image), DIGITS[4]) > 0.8
 
 
 def test_sixteen_bit_and_palette_pictures_are_read():

@@ -37,14 +37,48 @@ def _ink_on_canvas(digit: np.ndarray, *, canvas: tuple[int, int], digit_height: 
     return np.clip(ink, 0.0, 1.0)
 
 
-def phone_photo(digit: np.ndarray, *, seed: int = 0, exif_orientation: int | None = None) -> bytes:
+def _pen_ink_on_canvas(digit: np.ndarray, *, canvas: tuple[int, int], digit_height: int, pen_width: float) -> np.ndarray:
+    """Like `_ink_on_canvas`, but written with a fine pen about `pen_width` pixels wide (a ballpoint
+    on paper, not MNIST's proportionally thick strokes): the ridges along the middle of the enlarged
+    digit's strokes, redrawn with a round pen."""
+    from scipy import ndimage
+
+    big = np.asarray(Image.fromarray(digit).resize((digit_height, digit_height), Image.Resampling.BICUBIC), dtype=float)
+    height = ndimage.gaussian_filter(big, digit_height / 40)  # a ridge along each stroke's middle
+    ridges = np.zeros(big.shape, dtype=bool)
+    for axis in (0, 1):
+        before, after = np.roll(height, 1, axis), np.roll(height, -1, axis)
+        ridges |= (height >= before) & (height >= after)
+    ridges &= height > 0.5 * height.max()
+    radius = max(pen_width / 2.0, 0.5)
+    y, x = np.ogrid[-int(radius) - 1 : int(radius) + 2, -int(radius) - 1 : int(radius) + 2]
+    pen = ndimage.binary_dilation(ridges, structure=x * x + y * y <= radius * radius)
+    ink = np.zeros(canvas)
+    top, left = int(0.45 * canvas[0] - digit_height / 2), int(0.55 * canvas[1] - digit_height / 2)
+    ink[top : top + digit_height, left : left + digit_height] = ndimage.gaussian_filter(pen * 1.0, 0.7)
+    return np.clip(ink, 0.0, 1.0)
+
+
+def phone_photo(
+    digit: np.ndarray,
+    *,
+    seed: int = 0,
+    exif_orientation: int | None = None,
+    size: tuple[int, int] = (600, 450),
+    digit_height: int = 260,
+    pen_width: float | None = None,
+) -> bytes:
     """Blue-black ink on cream paper, uneven light (a shadow across the sheet), sensor noise, JPEG.
 
-    With `exif_orientation`, the pixels are stored rotated and the EXIF tag says how to undo it,
-    as phones do."""
+    `size` is (height, width); with `pen_width` the digit is written with a fine pen of about that
+    many pixels. With `exif_orientation`, the pixels are stored rotated and the EXIF tag says how to
+    undo it, as phones do."""
     rng = np.random.default_rng(seed)
-    height, width = 600, 450
-    ink = _ink_on_canvas(digit, canvas=(height, width), digit_height=260, at=(0.45, 0.55))
+    height, width = size
+    if pen_width is None:
+        ink = _ink_on_canvas(digit, canvas=(height, width), digit_height=digit_height, at=(0.45, 0.55))
+    else:
+        ink = _pen_ink_on_canvas(digit, canvas=(height, width), digit_height=digit_height, pen_width=pen_width)
     paper = np.array([232.0, 222.0, 196.0])
     ink_colour = np.array([40.0, 45.0, 90.0])
     light = np.linspace(0.65, 1.05, width)[None, :, None] * np.linspace(0.9, 1.0, height)[:, None, None]

@@ -105,6 +105,18 @@ def test_each_kind_of_picture_becomes_the_mnist_digit(kind, index):
     assert correlation(pixels, DIGITS[index]) > 0.85
 
 
+@pytest.mark.parametrize("index", [0, 5, 11, 18])
+def test_small_fine_pen_digit_on_an_unevenly_lit_photo_is_read(index):
+    """120 px tall, a 3 px pen, on a 1000×1000 photo darker on one side than the other: the ink
+    is about 0.1 % of the picture, and the shaded paper is as dark as the ink's threshold."""
+    from predictor.inference import get_classifier
+
+    photo = renders.phone_photo(DIGITS[index], seed=index, size=(1000, 1000), digit_height=120, pen_width=3)
+    pixels = preprocess(photo)
+    assert_mnist_like(pixels)
+    assert get_classifier().predict(pixels=pixels).digit == LABELS[index]
+
+
 def test_exif_orientation_is_applied():
     upright = preprocess(renders.phone_photo(DIGITS[3]))
     for orientation in (3, 6, 8):

@@ -80,6 +80,7 @@ def test_draw_a_digit_on_the_pad(page):
     record = Feedback.objects.get()
     assert record.label == 1 and record.user_said_correct
     assert page.problems == []
+    assert accessibility_problems(page) == [], "the pad's result, chart, maps and thanks"
 
 
 def test_feedback_then_staff_approves_in_the_admin(page, tmp_path):
@@ -155,4 +156,57 @@ def test_draw_with_touch_on_a_phone(browser, live_server):
     page.dispatch_event("#drawpad", "pointerup", {"pointerId": 2, "pointerType": "touch", "isPrimary": True})
     page.wait_for_selector("#drawpad-result:not([hidden])", timeout=20_000)
     assert page.inner_text("#drawpad-digit") == "1"
+    assert accessibility_problems(page) == [], "on a phone screen"
     context.close()
+
+
+def accessibility_problems(page) -> list[str]:
+    """axe-core's findings on the page as it is now (every rule axe runs by default, WCAG 2.x A/AA
+    included), one line each; axe is bundled with axe-playwright-python, nothing is downloaded."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [f"{violation['id']} ({violation['impact']}): {violation['help']} — "
+            + "; ".join(node["target"][0] for node in violation["nodes"][:3])
+            for violation in results.response["violations"]]
+
+
+def test_home_and_live_results_pass_an_accessibility_audit(page, tmp_path):
+    page.goto(page.base + "/")
+    assert accessibility_problems(page) == []
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(renders.phone_photo(DIGITS[5]))
+    page.set_input_files("#id_image", str(photo))
+    page.wait_for_selector("body.chart-drawn #probability-chart .main-svg", timeout=20_000)
+    page.locator("details").evaluate_all("(all) => all.forEach((d) => { d.open = true; })")
+    assert accessibility_problems(page) == [], "the result, its chart, model input and feature maps"
+    page.click("button.yes")
+    page.wait_for_selector("text=Thank you!")
+    assert accessibility_problems(page) == [], "after feedback"
+
+
+def test_pages_without_javascript_pass_an_accessibility_audit(browser, live_server, tmp_path):
+    """The plain-form result page and the thank-you page, as a browser without JavaScript gets
+    them, audited in a browser with JavaScript (axe needs it) on the same URLs."""
+    photo = tmp_path / "scan.png"
+    photo.write_bytes(renders.scan(DIGITS[7]))
+    plain = browser.new_context(java_script_enabled=False)
+    page = plain.new_page()
+    page.goto(live_server.url + "/")
+    page.set_input_files("#id_image", str(photo))
+    page.click("button[type=submit]")
+    page.wait_for_selector("[data-testid=digit]")
+    result_html = page.content()
+    page.click("button.yes")
+    page.wait_for_selector("text=Thank you")
+    thanks_html = page.content()
+    plain.close()
+
+    audited = browser.new_context()
+    page = audited.new_page()
+    for name, html in (("result", result_html), ("thanks", thanks_html)):
+        url = f"{live_server.url}/audit-{name}/"
+        page.route(url, lambda route, _request, html=html: route.fulfill(body=html, content_type="text/html; charset=utf-8"))
+        page.goto(url)
+        assert accessibility_problems(page) == [], name
+    audited.close()

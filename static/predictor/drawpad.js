@@ -118,8 +118,12 @@
     result.hidden = false;
     document.getElementById("drawpad-input").src = data.model_input_png;
     showFeatureMaps(data.feature_maps || {});
+    var chart = document.getElementById("drawpad-chart");
+    chart.setAttribute("aria-label", "Probability of each digit: " + data.probabilities.map(function (p, d) {
+      return d + " " + Math.round(p * 100) + " %";
+    }).join(", "));
     if (window.Plotly) {
-      window.Plotly.react("drawpad-chart", [{type: "bar", x: ["0","1","2","3","4","5","6","7","8","9"], y: data.probabilities,
+      window.Plotly.react(chart, [{type: "bar", x: ["0","1","2","3","4","5","6","7","8","9"], y: data.probabilities,
         marker: {color: data.probabilities.map(function (p, d) { return d === data.digit ? "#2563eb" : "#94a3b8"; })},
         hovertemplate: "digit %{x}: %{y:.1%}<extra></extra>"}],
         {height: 260, margin: {l: 50, r: 10, t: 10, b: 40}, yaxis: {range: [0, 1], tickformat: ".0%"}, xaxis: {type: "category"}},

@@ -84,8 +84,9 @@ def promotion_problems(*, before: dict[str, float], after: dict[str, float], max
 
 
 def is_held_back(record: Feedback, fraction: float) -> bool:
-    """A stable split: a record is held back or not by its token, whatever else is approved."""
-    digest = hashlib.sha256(record.token_id.encode()).digest()
+    """A stable split by the picture the model saw, whatever else is approved: the same picture
+    sent twice lands on the same side, so it cannot be trained on and then graded on."""
+    digest = hashlib.sha256(bytes(record.model_input)).digest()
     return int.from_bytes(digest[:4], "big") / 2**32 < fraction
 
 

@@ -51,6 +51,12 @@ def test_holdout_split_is_stable_and_about_the_asked_fraction(mnist):
     assert held == [record.pk for record in Feedback.objects.order_by("id") if is_held_back(record, 0.2)]
 
 
+def test_the_same_picture_sent_twice_is_on_one_side_of_the_split(mnist):
+    first = approved_records(mnist, count=100)
+    again = approved_records(mnist, count=100)  # new tokens, the same pictures
+    assert [is_held_back(record, 0.2) for record in first] == [is_held_back(record, 0.2) for record in again]
+
+
 def test_too_few_records_is_a_clear_message_and_exit_0(capsys, mnist_path):
     make_feedback(status=Feedback.Status.APPROVED)
     make_feedback()  # pending: does not count

@@ -210,3 +210,23 @@ def test_pages_without_javascript_pass_an_accessibility_audit(browser, live_serv
         page.goto(url)
         assert accessibility_problems(page) == [], name
     audited.close()
+
+
+def test_keyboard_alone_reaches_the_upload_and_gives_feedback(page, tmp_path):
+    page.goto(page.base + "/")
+    reached = []
+    for _ in range(10):  # Tab from the top of the page to the file picker
+        page.keyboard.press("Tab")
+        reached.append(page.evaluate("document.activeElement.id"))
+        if reached[-1] == "id_image":
+            break
+    assert reached[-1] == "id_image", f"focus went {reached}"
+    photo = tmp_path / "scan.png"
+    photo.write_bytes(renders.scan(DIGITS[2]))
+    page.set_input_files("#id_image", str(photo))
+    page.wait_for_selector("button.yes")
+    page.focus("button.yes")
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") == "solid", "focus is visible"
+    page.keyboard.press("Enter")
+    page.wait_for_selector("text=Thank you!")
+    assert Feedback.objects.get().user_said_correct

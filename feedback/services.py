@@ -7,11 +7,13 @@ import hmac
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from feedback.models import Feedback
+from predictor.services import store_original
 from predictor.tokens import InvalidToken, read_feedback_token
 
 
@@ -62,9 +64,12 @@ def record_feedback(*, token: object, label: object, fingerprint: str = "") -> F
     existing = Feedback.objects.filter(token_id=ticket.token_id).first()
     if existing is not None:
         return FeedbackOutcome(existing, created=False)
+    original = ticket.upload_name or store_original(
+        data=ticket.original, image_format=ticket.original_format, token_id=ticket.token_id
+    )
     record = Feedback(
         token_id=ticket.token_id,
-        original=ticket.upload_name,
+        original=original,
         model_input=ticket.pixels.tobytes(),
         predicted_digit=ticket.predicted_digit,
         probabilities=ticket.probabilities,
@@ -78,6 +83,8 @@ def record_feedback(*, token: object, label: object, fingerprint: str = "") -> F
         with transaction.atomic():
             record.save()
     except IntegrityError:  # the same token raced in from another request
+        if not ticket.upload_name:
+            default_storage.delete(original)  # that request stored its own copy
         return FeedbackOutcome(Feedback.objects.get(token_id=ticket.token_id), created=False)
     return FeedbackOutcome(record, created=True)
 

@@ -174,6 +174,9 @@ MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 5 * 1024 * 1024)
 MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", 40_000_000)
 #: How long a feedback token stays valid (seconds).
 FEEDBACK_TOKEN_MAX_AGE = env_int("FEEDBACK_TOKEN_MAX_AGE", 7 * 24 * 3600)
+#: Originals up to this size (bytes; drawings, small scans) travel inside the feedback token and
+#: are stored only if feedback comes; larger ones are stored when they are read. 0: store all.
+INLINE_ORIGINAL_BYTES = env_int("INLINE_ORIGINAL_BYTES", 8 * 1024)
 
 # Django refuses request bodies larger than these before a view sees them.
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES + 64 * 1024

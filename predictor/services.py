@@ -37,7 +37,7 @@ class DigitReading:
     pixels: np.ndarray  # what the model saw, 28×28 uint8
     uncertain: bool
     feedback_token: str
-    upload_name: str
+    upload_name: str  # "" when the original is small enough to travel in the token
 
 
 def store_original(*, data: bytes, image_format: str, token_id: str) -> str:
@@ -52,10 +52,15 @@ def read_digit(*, data: bytes, with_feature_maps: bool = False) -> DigitReading:
     pixels = prepare_digit(image)
     prediction = get_classifier().predict(pixels=pixels, with_feature_maps=with_feature_maps)
     token_id = uuid.uuid4().hex
-    upload_name = store_original(data=data, image_format=image_format, token_id=token_id)
+    # A small original rides in the token and is written only if someone gives feedback on it:
+    # most readings get none, and a write (a Cloud Storage round trip on Cloud Run) is skipped.
+    inline = len(data) <= settings.INLINE_ORIGINAL_BYTES
+    upload_name = "" if inline else store_original(data=data, image_format=image_format, token_id=token_id)
     token = make_feedback_token(
         token_id=token_id,
         upload_name=upload_name,
+        original=data if inline else b"",
+        original_format=image_format if inline else "",
         pixels=pixels,
         predicted_digit=prediction.digit,
         probabilities=prediction.probabilities,

@@ -1,8 +1,9 @@
 """Feedback tokens: everything a later correction needs, signed so nobody can forge one.
 
 The token travels to the client with the prediction and comes back with the user's label. It
-carries the model's 28×28 input, the prediction, the model version and the stored original's
-name, so the feedback endpoint stores exactly what the model saw without trusting the client.
+carries the model's 28×28 input, the prediction, the model version and either the stored
+original's name or, for a small upload, the original itself, so the feedback endpoint stores
+exactly what the model saw without trusting the client.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import numpy as np
 from django.core import signing
 
 SALT = "predictor.feedback-token"
+#: Generous for the largest inline original (INLINE_ORIGINAL_BYTES, 8 KiB, ≈ 11 k characters).
+MAX_TOKEN_LENGTH = 40_000
 
 
 class InvalidToken(ValueError):
@@ -23,22 +26,27 @@ class InvalidToken(ValueError):
 @dataclass(frozen=True)
 class FeedbackTicket:
     token_id: str
-    upload_name: str
+    upload_name: str  # "" when the original travels in the token
     pixels: np.ndarray  # 28×28 uint8
     predicted_digit: int
     probabilities: list[float]
     model_version: str
+    original: bytes = b""  # a small upload's bytes, stored only if feedback comes
+    original_format: str = ""  # the format Pillow recognised in `original`
 
 
 def make_feedback_token(
     *,
     token_id: str,
-    upload_name: str,
     pixels: np.ndarray,
     predicted_digit: int,
     probabilities: list[float],
     model_version: str,
+    upload_name: str = "",
+    original: bytes = b"",
+    original_format: str = "",
 ) -> str:
+    """Give either `upload_name` (the original is stored) or `original` and its format."""
     payload = {
         "id": token_id,
         "u": upload_name,
@@ -47,11 +55,13 @@ def make_feedback_token(
         "p": [round(p, 6) for p in probabilities],
         "v": model_version,
     }
+    if original:
+        payload["o"], payload["f"] = base64.b64encode(original).decode(), original_format
     return signing.dumps(payload, salt=SALT, compress=True)
 
 
 def read_feedback_token(token: str, *, max_age: int) -> FeedbackTicket:
-    if not isinstance(token, str) or not token or len(token) > 20_000:
+    if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
         raise InvalidToken("feedback_token is missing or malformed.")
     try:
         payload = signing.loads(token, salt=SALT, max_age=max_age)
@@ -68,6 +78,8 @@ def read_feedback_token(token: str, *, max_age: int) -> FeedbackTicket:
             predicted_digit=int(payload["d"]),
             probabilities=[float(p) for p in payload["p"]],
             model_version=str(payload["v"]),
+            original=base64.b64decode(payload.get("o", "")),
+            original_format=str(payload.get("f", "")),
         )
     except (KeyError, ValueError, TypeError) as error:
         raise InvalidToken("feedback_token is invalid or has been tampered with.") from error

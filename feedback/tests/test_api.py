@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from django.core import signing
 from django.test import Client
+from PIL import Image
 
 from feedback.models import Feedback
 from feedback.tests.factories import predicted_token
@@ -35,6 +36,30 @@ def test_json_feedback_is_stored_with_what_the_model_saw(client):
     assert record.model_version.startswith("base-")
     assert record.original.name.startswith("uploads/") and record.original.size > 0
     assert len(record.client_fingerprint) == 32
+
+
+def stored_files(root) -> list:
+    return [path for path in root.rglob("*") if path.is_file()] if root.exists() else []
+
+
+def test_small_original_is_stored_only_when_feedback_comes(client, media_root):
+    token, _ = predicted_token(DIGITS[6])
+    assert stored_files(media_root) == [], "reading a digit kept nothing"
+    post_json(client, {"feedback_token": token, "label": 6})
+    post_json(client, {"feedback_token": token, "label": 6})  # the same feedback again
+    record = Feedback.objects.get()
+    assert record.original.read() == renders.encode(Image.fromarray(DIGITS[6]))
+    assert record.original.name.startswith("uploads/") and record.original.name.endswith(f"{record.token_id}.png")
+    assert len(stored_files(media_root)) == 1, "one copy, however often the feedback is sent"
+
+
+def test_large_original_stored_when_read_is_referenced_not_copied(client, media_root, settings):
+    settings.INLINE_ORIGINAL_BYTES = 0
+    token, _ = predicted_token(DIGITS[6])
+    assert len(stored_files(media_root)) == 1
+    post_json(client, {"feedback_token": token, "label": 6})
+    assert Feedback.objects.get().original.read() == renders.encode(Image.fromarray(DIGITS[6]))
+    assert len(stored_files(media_root)) == 1
 
 
 def test_form_fields_work_too(client):

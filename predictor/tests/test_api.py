@@ -69,11 +69,27 @@ def test_feedback_token_carries_what_the_model_saw(api, settings):
     assert ticket.predicted_digit == body["digit"]
     assert ticket.model_version == body["model_version"]
     assert ticket.probabilities == pytest.approx(body["probabilities"], abs=1e-5)
+
+
+def test_small_original_travels_in_the_token_and_is_not_stored(api, settings, media_root):
+    body = api(mnist_png(2)).json()
+    ticket = read_feedback_token(body["feedback_token"], max_age=settings.FEEDBACK_TOKEN_MAX_AGE)
+    assert ticket.original == mnist_png(2) and ticket.original_format == "PNG"
+    assert ticket.upload_name == ""
+    assert not media_root.exists() or not any(path.is_file() for path in media_root.rglob("*"))
+
+
+def test_larger_original_is_stored_when_read(api, settings):
+    settings.INLINE_ORIGINAL_BYTES = len(mnist_png(2)) - 1
+    body = api(mnist_png(2)).json()
+    ticket = read_feedback_token(body["feedback_token"], max_age=settings.FEEDBACK_TOKEN_MAX_AGE)
+    assert ticket.original == b""
     assert default_storage.exists(ticket.upload_name)
     assert default_storage.open(ticket.upload_name).read() == mnist_png(2)
 
 
-def test_stored_original_name_ignores_the_client_file_name(client):
+def test_stored_original_name_ignores_the_client_file_name(client, settings):
+    settings.INLINE_ORIGINAL_BYTES = 0
     response = client.post(URL, {"image": upload(mnist_png(1), name="../../etc/passwd.html", content_type="text/html")})
     body = response.json()
     ticket = read_feedback_token(body["feedback_token"], max_age=60)

@@ -50,7 +50,6 @@ def main() -> None:
     import logging
 
     logging.disable(logging.WARNING)
-    import numpy as np
     from django.core.management import call_command
     from PIL import Image
 

@@ -69,6 +69,8 @@ def test_cloudbuild_builds_pushes_and_deploys_the_same_images():
     assert "manage.py,migrate,--noinput" in steps()["migrate"]["args"]
     finetune = steps()["finetune-job"]["args"]
     assert finetune[finetune.index("--image") + 1] == built["train"] and "manage.py,finetune" in finetune
+    prune = steps()["prune-job"]["args"]
+    assert prune[prune.index("--image") + 1] == built["serve"] and "manage.py,prune_originals" in prune
     deploy_env = dict(item.split("=", 1) for item in steps()["deploy-service"]["env"])
     assert deploy_env["SERVE_IMAGE"] == built["serve"]
 
@@ -76,7 +78,7 @@ def test_cloudbuild_builds_pushes_and_deploys_the_same_images():
 def test_deploy_runs_after_migrations_and_uses_secrets_and_cloud_sql():
     order = [step["id"] for step in CLOUDBUILD["steps"]]
     assert order.index("migrate") < order.index("deploy-service")
-    for job in ("migrate", "finetune-job"):
+    for job in ("migrate", "finetune-job", "prune-job"):
         args = " ".join(steps()[job]["args"])
         assert "SECRET_KEY=${_SECRET_KEY_SECRET}:latest" in args and "DATABASE_URL=${_DATABASE_URL_SECRET}" in args
         assert "--set-cloudsql-instances ${_CLOUDSQL_INSTANCE}" in args

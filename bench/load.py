@@ -168,10 +168,11 @@ def report(args, statuses, latencies, versions, errors, duration, finetune_log) 
             if not names or names[-1] != version:
                 names.append(version)
         switch = next((t for t, version in versions if version != versions[0][1]), None)
+        last_old = max((t for t, version in versions if version == versions[0][1]), default=None)
         print(f"\nfinetune: started at {finetune_log.get('finetune_started', float('nan')):.1f} s, finished at "
               f"{finetune_log.get('finetune_finished', float('nan')):.1f} s; output: {finetune_log.get('finetune_output', '')!r}")
         print(f"versions answered, in order: {names}; first answer from a new version at "
-              f"{switch:.1f} s" if switch else f"versions answered: {names}")
+              f"{switch:.3f} s, last from the first one at {last_old:.3f} s" if switch else f"versions answered: {names}")
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ class Prediction:
 class ModelFiles:
     version: str
     tflite_path: Path
+    serve_from: float = 0.0  # wall-clock time (epoch seconds) from which every process serves it
 
 
 class DigitClassifier:
@@ -86,14 +87,25 @@ def active_model_files() -> ModelFiles | None:
     from training.registry import local_model_file
 
     try:
-        row = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).values_list("name", "tflite_file").first()
+        row = (
+            ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE)
+            .values_list("name", "tflite_file", "activated_at")
+            .first()
+        )
     except DatabaseError:
         logger.warning("cannot read the active model version; keeping the current model", exc_info=True)
         return None
     if row is None:
         return bundled_model_files(directory=Path(settings.BUNDLED_MODEL_DIR))
-    name, stored_name = row
-    return ModelFiles(version=name, tflite_path=local_model_file(name=name, stored_name=stored_name, filename="model.tflite"))
+    name, stored_name, activated_at = row
+    # Every process that serves traffic has asked within MODEL_REFRESH_SECONDS of the activation,
+    # so all of them can switch at this one instant instead of each at its own next check.
+    serve_from = activated_at.timestamp() + settings.MODEL_REFRESH_SECONDS if activated_at else 0.0
+    return ModelFiles(
+        version=name,
+        tflite_path=local_model_file(name=name, stored_name=stored_name, filename="model.tflite"),
+        serve_from=serve_from,
+    )
 
 
 class _ProcessState:
@@ -103,15 +115,24 @@ class _ProcessState:
         self.pid: int | None = None
         self.classifier: DigitClassifier | None = None
         self.checked_at = float("-inf")
+        self.next: DigitClassifier | None = None  # activated, loaded, served from `next_from`
+        self.next_from = float("inf")
         self.lock = threading.Lock()
+
+    def switch_if_due(self) -> None:
+        if self.next is not None and time.time() >= self.next_from:
+            self.classifier, self.next, self.next_from = self.next, None, float("inf")
+            logger.info("serving model version %s", self.classifier.version)
 
 
 _state = _ProcessState()
 
 
 def get_classifier() -> DigitClassifier:
-    """This process's classifier: created after any fork, swapped within MODEL_REFRESH_SECONDS
-    of another version being activated (every worker of every instance asks the database)."""
+    """This process's classifier: created after any fork. Another version activated in the
+    database is loaded at the next check (every MODEL_REFRESH_SECONDS) and served from its
+    activation time plus that interval, the same instant in every worker of every instance, so
+    answers do not flip between versions while processes catch up."""
     from django.conf import settings
 
     now = time.monotonic()
@@ -120,11 +141,14 @@ def get_classifier() -> DigitClassifier:
         classifier is not None
         and _state.pid == os.getpid()
         and now - _state.checked_at < settings.MODEL_REFRESH_SECONDS
+        and time.time() < _state.next_from
     ):
         return classifier
     with _state.lock:
         if _state.pid != os.getpid():
             _state.pid, _state.classifier, _state.checked_at = os.getpid(), None, float("-inf")
+            _state.next, _state.next_from = None, float("inf")
+        _state.switch_if_due()
         if _state.classifier is not None and now - _state.checked_at < settings.MODEL_REFRESH_SECONDS:
             return _state.classifier
         files = active_model_files()
@@ -133,7 +157,12 @@ def get_classifier() -> DigitClassifier:
             if _state.classifier is not None:
                 return _state.classifier
             files = bundled_model_files(directory=Path(settings.BUNDLED_MODEL_DIR))
-        if _state.classifier is None or _state.classifier.version != files.version:
+        if _state.classifier is None:  # a new process serves what is active now
             _state.classifier = DigitClassifier(files=files)
             logger.info("serving model version %s", files.version)
+        elif _state.classifier.version == files.version:
+            _state.next, _state.next_from = None, float("inf")  # e.g. rolled back before the switch
+        elif _state.next is None or _state.next.version != files.version:
+            _state.next, _state.next_from = DigitClassifier(files=files), files.serve_from
+            _state.switch_if_due()
         return _state.classifier

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from django.conf import settings
@@ -61,6 +62,18 @@ def test_swap_waits_for_the_refresh_interval(settings):
     current = inference.get_classifier().version
     activate(copy_of_base("later"))
     assert inference.get_classifier().version == current
+
+
+def test_a_new_version_is_served_from_one_instant_not_from_each_check(settings):
+    """Loaded at the first check after activation, served from activation + refresh interval: the
+    instant every worker knows, so their answers do not flip between versions meanwhile."""
+    settings.MODEL_REFRESH_SECONDS = 1.0
+    current = inference.get_classifier().version
+    time.sleep(1.05)  # the next call asks the database again
+    version = activate(copy_of_base("synchronised"))
+    assert inference.get_classifier().version == current, "loaded but not served before its instant"
+    time.sleep(max(0.0, version.activated_at.timestamp() + 1.0 - time.time()) + 0.05)
+    assert inference.get_classifier().version == "synchronised"
 
 
 def test_serving_keeps_its_model_when_the_database_fails(settings, monkeypatch):

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run serve test bench clean
+.PHONY: install run serve test bench bench-serve clean
 
 install: $(VENV)/.installed
 
@@ -33,6 +33,12 @@ test: install
 ## Full-size measurements (minutes): model accuracy on the whole test sets.
 bench: install
 	$(PY) bench/evaluate_model.py
+
+## Serving speed against the model.predict baseline, and each stage of one request (needs wrk).
+bench-serve: install
+	command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
+	$(PY) bench/serve.py
+	$(PY) bench/request_costs.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

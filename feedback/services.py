@@ -24,6 +24,10 @@ class FeedbackRejected(ValueError):
     """The feedback cannot be recorded; the message is for the client."""
 
 
+class FeedbackUnavailable(RuntimeError):
+    """Storage cannot take the record right now; the same token may be sent again later."""
+
+
 @dataclass(frozen=True)
 class FeedbackOutcome:
     feedback: Feedback
@@ -64,9 +68,12 @@ def record_feedback(*, token: object, label: object, fingerprint: str = "") -> F
     existing = Feedback.objects.filter(token_id=ticket.token_id).first()
     if existing is not None:
         return FeedbackOutcome(existing, created=False)
-    original = ticket.upload_name or store_original(
-        data=ticket.original, image_format=ticket.original_format, token_id=ticket.token_id
-    )
+    original = ticket.upload_name
+    if ticket.original:
+        try:
+            original = store_original(data=ticket.original, image_format=ticket.original_format, token_id=ticket.token_id)
+        except Exception as error:  # noqa: BLE001 - storage down (bucket outage, full disk)
+            raise FeedbackUnavailable("Feedback cannot be stored right now; please try again later.") from error
     record = Feedback(
         token_id=ticket.token_id,
         original=original,
@@ -83,7 +90,7 @@ def record_feedback(*, token: object, label: object, fingerprint: str = "") -> F
         with transaction.atomic():
             record.save()
     except IntegrityError:  # the same token raced in from another request
-        if not ticket.upload_name:
+        if ticket.original:
             default_storage.delete(original)  # that request stored its own copy
         return FeedbackOutcome(Feedback.objects.get(token_id=ticket.token_id), created=False)
     return FeedbackOutcome(record, created=True)

@@ -11,7 +11,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from feedback.services import FeedbackRejected, client_fingerprint, record_feedback
+from feedback.services import FeedbackRejected, FeedbackUnavailable, client_fingerprint, record_feedback
 from mnistsite.http import BadRequest, declared_length
 from mnistsite.ratelimits import api_rate_limit
 
@@ -57,7 +57,7 @@ def api_feedback(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"error": str(problem)}, status=problem.status)
     except FeedbackRejected as problem:
         return JsonResponse({"error": str(problem)}, status=400)
-    except DatabaseError:
+    except (DatabaseError, FeedbackUnavailable):
         return JsonResponse({"error": "Feedback cannot be stored right now; please try again later."}, status=503)
     body = {"id": outcome.feedback.pk, "status": outcome.feedback.status}
     if outcome.created:
@@ -76,7 +76,7 @@ def feedback_page(request: HttpRequest) -> HttpResponse:
         outcome = record_feedback(token=fields.get("feedback_token"), label=fields.get("label"), fingerprint=_fingerprint(request))
     except FeedbackRejected as problem:
         return render(request, "feedback/thanks.html", {"error": str(problem)}, status=400)
-    except DatabaseError:
+    except (DatabaseError, FeedbackUnavailable):
         message = "Feedback cannot be stored right now; please try again in a minute."
         return render(request, "feedback/thanks.html", {"error": message}, status=503)
     return render(request, "feedback/thanks.html", {"feedback": outcome.feedback, "duplicate": not outcome.created})

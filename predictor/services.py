@@ -6,6 +6,7 @@ Views (HTML and JSON) are thin wrappers around `read_digit`.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from dataclasses import dataclass
 
@@ -17,6 +18,8 @@ from django.core.files.storage import default_storage
 from predictor.inference import Prediction, get_classifier
 from predictor.preprocessing import ImageLimits, open_image, prepare_digit
 from predictor.tokens import make_feedback_token
+
+logger = logging.getLogger(__name__)
 
 #: Stored originals get a fresh name with the extension of the format Pillow recognised, and are
 #: only ever served back with that format's image type; nothing the client sends (file name,
@@ -55,7 +58,12 @@ def read_digit(*, data: bytes, with_feature_maps: bool = False) -> DigitReading:
     # A small original rides in the token and is written only if someone gives feedback on it:
     # most readings get none, and a write (a Cloud Storage round trip on Cloud Run) is skipped.
     inline = len(data) <= settings.INLINE_ORIGINAL_BYTES
-    upload_name = "" if inline else store_original(data=data, image_format=image_format, token_id=token_id)
+    upload_name = ""
+    if not inline:
+        try:
+            upload_name = store_original(data=data, image_format=image_format, token_id=token_id)
+        except Exception:  # noqa: BLE001 - storage down (bucket outage, full disk): the reading still counts
+            logger.exception("could not store an original; feedback on it will keep only the model input")
     token = make_feedback_token(
         token_id=token_id,
         upload_name=upload_name,

@@ -62,6 +62,34 @@ def test_large_original_stored_when_read_is_referenced_not_copied(client, media_
     assert len(stored_files(media_root)) == 1
 
 
+def storage_outage(**kwargs):
+    raise OSError("bucket unreachable")
+
+
+def test_storage_outage_at_feedback_is_a_503_and_the_token_works_later(client, media_root, monkeypatch):
+    token, _ = predicted_token(DIGITS[6])
+    monkeypatch.setattr("feedback.services.store_original", storage_outage)
+    response = post_json(client, {"feedback_token": token, "label": 6})
+    assert response.status_code == 503 and "try again" in response.json()["error"]
+    assert not Feedback.objects.exists()
+    monkeypatch.undo()
+    assert post_json(client, {"feedback_token": token, "label": 6}).status_code == 201
+    assert Feedback.objects.get().original.read() == renders.encode(Image.fromarray(DIGITS[6]))
+
+
+def test_feedback_on_a_reading_whose_original_could_not_be_stored(client, settings, monkeypatch):
+    """A storage outage while reading a large upload: the answer still comes, and its feedback is
+    kept with the model input only."""
+    settings.INLINE_ORIGINAL_BYTES = 0
+    monkeypatch.setattr("predictor.services.store_original", storage_outage)
+    token, _ = predicted_token(DIGITS[6])
+    monkeypatch.undo()
+    assert post_json(client, {"feedback_token": token, "label": 6}).status_code == 201
+    record = Feedback.objects.get()
+    assert not record.original
+    assert np.array_equal(np.frombuffer(bytes(record.model_input), np.uint8).reshape(28, 28), DIGITS[6])
+
+
 def test_form_fields_work_too(client):
     token, predicted = predicted_token()
     response = client.post(URL, {"feedback_token": token, "label": str(predicted)})

@@ -59,7 +59,7 @@ def read_multipart_upload(request: HttpRequest, *, file_field: str, max_bytes: i
     file, fields = None, {}
     try:
         for part in parser:
-            if part.name == file_field and part.filename is not None:
+            if part.name == file_field:  # with or without a file name (curl -F 'image=<d.png' sends none)
                 file = part.raw if file is None else file
             elif part.filename is None:
                 fields.setdefault(part.name, part.value)

@@ -101,6 +101,16 @@ def test_file_over_the_limit_in_a_form_within_the_allowance_is_refused(client, s
     assert response.status_code == 413 and "too large" in response.json()["error"]
 
 
+def test_picture_sent_as_a_plain_form_field_is_read(client):
+    """curl -F 'image=<d.png' sends the file's bytes without a file name."""
+    data = renders.encode(Image.fromarray(DIGITS[0]))
+    boundary = "b0undary"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"image\"\r\n\r\n").encode() + data + (
+        f"\r\n--{boundary}--\r\n").encode()
+    response = client.generic("POST", "/api/predict/", body, content_type=f"multipart/form-data; boundary={boundary}")
+    assert response.status_code == 200 and response.json()["digit"] == LABELS[0]
+
+
 def test_form_with_hundreds_of_fields_is_refused(client):
     fields = {f"field{number}": "x" for number in range(200)}
     response = client.post("/api/predict/", {**fields, "image": SimpleUploadedFile("d.png", renders.encode(Image.fromarray(DIGITS[0])))})

@@ -40,7 +40,6 @@ class DigitReading:
     pixels: np.ndarray  # what the model saw, 28×28 uint8
     uncertain: bool
     feedback_token: str
-    upload_name: str  # "" when the original is small enough to travel in the token
 
 
 def store_original(*, data: bytes, image_format: str, token_id: str) -> str:
@@ -79,5 +78,4 @@ def read_digit(*, data: bytes, with_feature_maps: bool = False) -> DigitReading:
         pixels=pixels,
         uncertain=prediction.confidence < settings.UNSURE_BELOW,
         feedback_token=token,
-        upload_name=upload_name,
     )

@@ -12,7 +12,13 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
-from mnistsite.http import BadRequest, declared_length, read_multipart_upload
+from mnistsite.http import (
+    BadRequest,
+    check_declared_upload_length,
+    declared_length,
+    read_multipart_upload,
+    upload_too_large,
+)
 from mnistsite.ratelimits import api_rate_limit
 from predictor import charts, featuremaps
 from predictor.inference import get_classifier
@@ -22,19 +28,22 @@ from predictor.services import DigitReading, read_digit
 logger = logging.getLogger(__name__)
 
 
+NO_PICTURE = "No picture was sent: post it as multipart form field 'image'."
+
+
 def _uploaded_bytes(request: HttpRequest) -> bytes:
-    """The `image` field's bytes; size checked from the header before the body is parsed."""
+    """The form page's `image` field, through Django's parser (its CSRF check has read the form
+    already); size checked from the header before the body is parsed."""
     limit = settings.MAX_UPLOAD_BYTES
-    if declared_length(request) > limit + 64 * 1024:
-        raise BadRequest(f"The upload is too large; the limit is {limit // (1024 * 1024)} MB.", 413)
+    check_declared_upload_length(declared_length(request), max_bytes=limit)
     try:
         upload = request.FILES.get("image")
     except (MultiPartParserError, RequestDataTooBig, SuspiciousOperation, ValueError) as error:
         raise BadRequest(f"The upload could not be read: {error}") from error
     if upload is None:
-        raise BadRequest("No picture was sent: post it as multipart form field 'image'.")
+        raise BadRequest(NO_PICTURE)
     if upload.size > limit:
-        raise BadRequest(f"The picture is too large; the limit is {limit // (1024 * 1024)} MB.", 413)
+        raise upload_too_large(limit)
     return upload.read()
 
 
@@ -49,7 +58,7 @@ def api_predict(request: HttpRequest) -> JsonResponse:
     try:
         upload = read_multipart_upload(request, file_field="image", max_bytes=settings.MAX_UPLOAD_BYTES)
         if upload.file is None:
-            raise BadRequest("No picture was sent: post it as multipart form field 'image'.")
+            raise BadRequest(NO_PICTURE)
         wants_maps = _is_yes(upload.fields.get("feature_maps", request.GET.get("feature_maps", "")))
         reading = read_digit(data=upload.file, with_feature_maps=wants_maps)
     except BadRequest as problem:

@@ -14,13 +14,16 @@ from django.views.decorators.http import require_POST
 from feedback.services import FeedbackRejected, FeedbackUnavailable, client_fingerprint, record_feedback
 from mnistsite.http import BadRequest, declared_length
 from mnistsite.ratelimits import api_rate_limit
+from predictor.tokens import max_token_length
 
-MAX_JSON_BYTES = 64 * 1024
+def max_body_bytes() -> int:
+    """Room for the longest feedback token and the label around it."""
+    return max_token_length() + 24 * 1024  # ≈ 64 KiB with the default 8 KiB inline originals
 
 
 def _fields(request: HttpRequest) -> dict:
     """`feedback_token` and `label` from a JSON body or form fields."""
-    if declared_length(request) > MAX_JSON_BYTES:
+    if declared_length(request) > max_body_bytes():
         raise BadRequest("The request body is too large.", 413)
     if request.content_type == "application/json":
         try:

@@ -15,8 +15,14 @@ import numpy as np
 from django.core import signing
 
 SALT = "predictor.feedback-token"
-#: Generous for the largest inline original (INLINE_ORIGINAL_BYTES, 8 KiB, ≈ 11 k characters).
-MAX_TOKEN_LENGTH = 40_000
+
+
+def max_token_length() -> int:
+    """The longest token this configuration makes, with room to spare: the 28×28 input and the
+    rest (< 4 k characters) plus an inline original, base64 twice at worst (≈ 1.8× its bytes)."""
+    from django.conf import settings
+
+    return 24_000 + 2 * settings.INLINE_ORIGINAL_BYTES  # ≈ 40 k characters with the default 8 KiB
 
 
 class InvalidToken(ValueError):
@@ -61,7 +67,7 @@ def make_feedback_token(
 
 
 def read_feedback_token(token: str, *, max_age: int) -> FeedbackTicket:
-    if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
+    if not isinstance(token, str) or not token or len(token) > max_token_length():
         raise InvalidToken("feedback_token is missing or malformed.")
     try:
         payload = signing.loads(token, salt=SALT, max_age=max_age)

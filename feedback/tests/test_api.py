@@ -12,6 +12,7 @@ from PIL import Image
 
 from feedback.models import Feedback
 from feedback.tests.factories import predicted_token
+from predictor.services import read_digit
 from predictor.tests import renders
 
 URL = "/api/feedback/"
@@ -51,6 +52,17 @@ def test_small_original_is_stored_only_when_feedback_comes(client, media_root):
     assert record.original.read() == renders.encode(Image.fromarray(DIGITS[6]))
     assert record.original.name.startswith("uploads/") and record.original.name.endswith(f"{record.token_id}.png")
     assert len(stored_files(media_root)) == 1, "one copy, however often the feedback is sent"
+
+
+def test_raising_the_inline_limit_keeps_feedback_working(client, settings, media_root):
+    """Token and body limits follow INLINE_ORIGINAL_BYTES: a 48 kB scan riding in the token."""
+    scan = renders.scan(DIGITS[6])
+    settings.INLINE_ORIGINAL_BYTES = 2 * len(scan)
+    reading = read_digit(data=scan)
+    assert len(reading.feedback_token) > 64 * 1024
+    response = post_json(client, {"feedback_token": reading.feedback_token, "label": 6})
+    assert response.status_code == 201
+    assert Feedback.objects.get().original.read() == scan
 
 
 def test_large_original_stored_when_read_is_referenced_not_copied(client, media_root, settings):

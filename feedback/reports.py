@@ -13,8 +13,14 @@ from feedback.models import Feedback
 class ConfusionTable:
     model_version: str
     counts: list[list[int]]  # counts[confirmed][predicted]
-    total: int
-    correct: int
+
+    @property
+    def total(self) -> int:
+        return sum(map(sum, self.counts))
+
+    @property
+    def correct(self) -> int:
+        return sum(self.counts[digit][digit] for digit in range(10))
 
     @property
     def accuracy(self) -> float:
@@ -38,12 +44,4 @@ def confusion_by_version() -> list[ConfusionTable]:
     for cell in cells:
         counts = tables.setdefault(cell["model_version"], [[0] * 10 for _ in range(10)])
         counts[cell["label"]][cell["predicted_digit"]] += cell["n"]
-    return [
-        ConfusionTable(
-            model_version=version,
-            counts=counts,
-            total=sum(map(sum, counts)),
-            correct=sum(counts[d][d] for d in range(10)),
-        )
-        for version, counts in tables.items()
-    ]
+    return [ConfusionTable(model_version=version, counts=counts) for version, counts in tables.items()]

@@ -112,12 +112,16 @@ class _ProcessState:
     """This process's classifier and when the database was last asked which version is active."""
 
     def __init__(self) -> None:
-        self.pid: int | None = None
+        self.lock = threading.Lock()
+        self.start(pid=None)
+
+    def start(self, *, pid: int | None) -> None:
+        """Nothing loaded yet in process `pid` (a forked worker inherits its parent's state)."""
+        self.pid = pid
         self.classifier: DigitClassifier | None = None
         self.checked_at = float("-inf")
         self.next: DigitClassifier | None = None  # activated, loaded, served from `next_from`
         self.next_from = float("inf")
-        self.lock = threading.Lock()
 
     def switch_if_due(self) -> None:
         if self.next is not None and time.time() >= self.next_from:
@@ -146,8 +150,7 @@ def get_classifier() -> DigitClassifier:
         return classifier
     with _state.lock:
         if _state.pid != os.getpid():
-            _state.pid, _state.classifier, _state.checked_at = os.getpid(), None, float("-inf")
-            _state.next, _state.next_from = None, float("inf")
+            _state.start(pid=os.getpid())
         _state.switch_if_due()
         if _state.classifier is not None and now - _state.checked_at < settings.MODEL_REFRESH_SECONDS:
             return _state.classifier

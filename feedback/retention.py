@@ -17,8 +17,7 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from feedback.models import Feedback
-
-UPLOADS = "uploads"
+from predictor.services import ORIGINALS_FOLDER as UPLOADS
 
 
 @dataclass

@@ -34,6 +34,11 @@ STORED_TYPES = {
 }
 
 
+#: Originals are stored by day, ORIGINALS_FOLDER/YYYY/MM/DD/<token id>.<ext> (feedback.retention
+#: relies on it).
+ORIGINALS_FOLDER = "uploads"
+
+
 @dataclass(frozen=True)
 class DigitReading:
     prediction: Prediction
@@ -44,7 +49,7 @@ class DigitReading:
 
 def store_original(*, data: bytes, image_format: str, token_id: str) -> str:
     today = dt.datetime.now(dt.timezone.utc)
-    name = f"uploads/{today:%Y/%m/%d}/{token_id}.{STORED_TYPES[image_format][0]}"
+    name = f"{ORIGINALS_FOLDER}/{today:%Y/%m/%d}/{token_id}.{STORED_TYPES[image_format][0]}"
     return default_storage.save(name, ContentFile(data))
 
 

@@ -13,6 +13,12 @@ from predictor.preprocessing import (
     NoDigitFound,
     WORKING_SIDE,
     _already_mnist_format,
+    _byte_histogram,
+    _digit_mask,
+    _ink,
+    _percentiles,
+    _smoothness,
+    _to_gray,
     open_image,
     prepare_digit,
     preprocess,
@@ -213,3 +219,46 @@ def test_pixel_limit_is_checked_before_decoding():
     huge = renders.encode(Image.new("L", (5000, 5000)), optimize=True)
     with pytest.raises(ImageRejected, match="too large"):
         open_image(huge, limits=ImageLimits(max_pixels=10_000_000))
+
+
+# The fast helpers below replace plain numpy calls on the serving path; they must give the same
+# figures, or preprocessing would drift from what the model was measured with.
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 784, 62_500, 750_000])
+def test_byte_percentiles_are_numpys(size):
+    rng = np.random.default_rng(size)
+    for values in (rng.integers(0, 256, size).astype(np.uint8),
+                   np.clip(rng.normal(200, 30, size), 0, 255).astype(np.uint8)):
+        for percents in [(0.01, 99.99), (95,), (50,), (0, 100), (33.3, 66.7)]:
+            assert _percentiles(values, percents) == [float(v) for v in np.percentile(values, percents)]
+    floats = rng.random(size)
+    assert _percentiles(floats, (0.01, 99.99)) == [float(v) for v in np.percentile(floats, (0.01, 99.99))]
+
+
+def test_byte_histogram_counts_like_bincount():
+    values = np.random.default_rng(0).integers(0, 256, (250, 187)).astype(np.uint8)
+    assert _byte_histogram(values) == np.bincount(values.ravel(), minlength=256).tolist()
+    assert _byte_histogram(values[::3, 1::2]) == np.bincount(values[::3, 1::2].ravel(), minlength=256).tolist()
+
+
+@pytest.mark.parametrize("shape", [(250, 250), (250, 1), (1, 250), (31, 17)])
+def test_smoothness_is_the_lag_one_autocorrelation(shape):
+    ink = ndimage.gaussian_filter(np.random.default_rng(1).random(shape), 1.5) * 255
+    centred = ink - ink.mean()
+    energy = (centred * centred).sum()
+    expected = ((centred[:, 1:] * centred[:, :-1]).sum() + (centred[1:] * centred[:-1]).sum()) / (2 * energy)
+    assert _smoothness(ink) == pytest.approx(expected, rel=1e-12, abs=1e-12)
+
+
+def test_digit_mask_labels_only_the_strokes_box_but_keeps_every_part():
+    """Labelling the box around the strokes finds the same parts as labelling the whole picture."""
+    ink = _ink(_to_gray(open_image(renders.with_specks(DIGITS[3], seed=2))[0]))
+    mask = _digit_mask(ink)
+    strokes = ink > ink[mask].min() - 1e-9  # the threshold the mask was cut at
+    labels, _ = ndimage.label(strokes, structure=np.ones((3, 3)))
+    areas = np.bincount(labels.ravel())
+    whole_picture = np.isin(labels, np.flatnonzero(areas >= 0.08 * areas[1:].max())) & (labels > 0)
+    assert mask.shape == ink.shape and mask.any()
+    np.testing.assert_array_equal(mask, whole_picture)
+    assert not mask[:60].any(), "the specks above the digit are dropped"

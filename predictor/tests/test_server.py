@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -52,6 +53,24 @@ def test_preloaded_gunicorn_workers_answer_predictions(gunicorn_server):
         assert predict(gunicorn_server, index)["digit"] == LABELS[index]
     with urllib.request.urlopen(gunicorn_server + "/healthz", timeout=5) as response:
         assert json.load(response)["status"] == "ok"
+
+
+def test_each_worker_runs_a_single_thread(tmp_path, server_env):
+    """One sync worker per core: a BLAS thread pool in each worker would compete with the others
+    for the same cores (photos slowed down 7× before it was turned off)."""
+    process, base, _ = liveserver.start_gunicorn(server_env, log=tmp_path / "gunicorn.log")
+    try:
+        body, content_type = liveserver.multipart(renders.phone_photo(DIGITS[1]))
+        for _ in range(4):  # a photo's preprocessing is what reaches BLAS; both workers get one
+            request = urllib.request.Request(base + "/api/predict/", data=body, headers={"Content-Type": content_type})
+            with urllib.request.urlopen(request, timeout=10) as response:
+                assert json.load(response)["digit"] == LABELS[1]
+        workers = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        assert len(workers) == 2
+        for pid in workers:
+            assert "Threads:\t1\n" in Path(f"/proc/{pid}/status").read_text()
+    finally:
+        liveserver.stop(process)
 
 
 ACTIVATE_COPY = """

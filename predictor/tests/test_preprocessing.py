@@ -232,8 +232,9 @@ def test_byte_percentiles_are_numpys(size):
                    np.clip(rng.normal(200, 30, size), 0, 255).astype(np.uint8)):
         for percents in [(0.01, 99.99), (95,), (50,), (0, 100), (33.3, 66.7)]:
             assert _percentiles(values, percents) == [float(v) for v in np.percentile(values, percents)]
-    floats = rng.random(size)
-    assert _percentiles(floats, (0.01, 99.99)) == [float(v) for v in np.percentile(floats, (0.01, 99.99))]
+    floats = rng.random(size) * 255
+    for percents in [(0.01, 99.99), (95,), (0, 100)]:
+        assert _percentiles(floats, percents) == [float(v) for v in np.percentile(floats, percents)]
 
 
 def test_byte_histogram_counts_like_bincount():

@@ -3,7 +3,10 @@
 Starts gunicorn with mnistsite/gunicorn.conf.py (2 sync workers) on loopback, then the same server
 with bench/naive_app.py (Keras `model.predict` per request), and drives each with wrk (Debian's
 `wrk`) posting one 28×28 PNG, then one 1000×1000 phone-photo JPEG, then the PNG with
-feature_maps=1. Also reports each worker's RSS and the time from process start to first answer.
+feature_maps=1: first with --connections clients (throughput, and latency under load: with 4
+clients and 2 workers every request waits for one other), then with one client at a time (the
+latency of a single request). Also reports each worker's RSS and the time from process start to
+first answer.
 Loopback only; every run stops by itself.
 
     python bench/serve.py [--seconds 15] [--connections 4]
@@ -66,7 +69,7 @@ def worker_rss_mib(master: int) -> list[float]:
 def wrk(base: str, path: str, body: tuple[Path, str], seconds: int, connections: int, workdir: Path) -> dict:
     script = workdir / f"{uuid.uuid4().hex}.lua"
     script.write_text(WRK_SCRIPT.format(body=body[0], content_type=body[1]))
-    result = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--latency", "-s",
+    result = subprocess.run(["wrk", "-t", str(min(2, connections)), "-c", str(connections), "-d", f"{seconds}s", "--latency", "-s",
                              str(script), base + path], capture_output=True, text=True, timeout=seconds + 60)
     text = result.stdout
 
@@ -90,18 +93,21 @@ def main() -> None:
     liveserver.migrate(env)
     payloads = bodies(workdir)
     print(f"{dt.date.today()}; {platform.machine()}, {os.cpu_count()} cores; wrk -t2 -c{args.connections} "
-          f"-d{args.seconds}s; gunicorn 2 sync workers\n")
+          f"(then -t1 -c1) -d{args.seconds}s; gunicorn 2 sync workers\n")
     print("| server | upload | req/s | p50 ms | p90 ms | p99 ms | non-2xx |\n| --- | --- | ---: | ---: | ---: | ---: | ---: |")
     for label, app in (("app (LiteRT)", "mnistsite.wsgi:application"), ("baseline (model.predict)", "bench.naive_app:application")):
         process, base, boot = liveserver.start_gunicorn(env, app=app)
         try:
             runs = [("png28", "/api/predict/", "28×28 PNG"), ("jpeg1000", "/api/predict/", "1000×1000 JPEG"),
                     ("png28", "/api/predict/?feature_maps=1", "28×28 PNG + feature maps")]
-            for body, path, name in runs:
-                if "baseline" in label and "feature" in name:
-                    continue
-                r = wrk(base, path, payloads[body], args.seconds, args.connections, workdir)
-                print(f"| {label} | {name} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p90']:.2f} | {r['p99']:.2f} | {r['errors']} |")
+            for connections in (args.connections, 1):
+                for body, path, name in runs:
+                    if "baseline" in label and "feature" in name:
+                        continue
+                    r = wrk(base, path, payloads[body], args.seconds, connections, workdir)
+                    clients = "" if connections == args.connections else ", one client"
+                    print(f"| {label} | {name}{clients} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p90']:.2f} | "
+                          f"{r['p99']:.2f} | {r['errors']} |")
             rss = worker_rss_mib(process.pid)
             print(f"| {label} | start to first answer {boot:.2f} s; worker RSS {', '.join(f'{m:.0f}' for m in rss)} MiB | | | | | |")
         finally:

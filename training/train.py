@@ -18,6 +18,7 @@ from training.evaluation import evaluate_model
 from training.export import export_tflite
 from training.mnist import file_sha256, load_mnist
 from training.network import build_model
+from training.styles import with_european_styles
 
 MODEL_FILENAME = "model.keras"
 TFLITE_FILENAME = "model.tflite"
@@ -32,6 +33,7 @@ class TrainConfig:
     warmup_epochs: float = 1.0
     weight_decay: float = 1e-4
     seed: int = 1
+    european_styles: float = 0.35  # share of ones given a flag and of sevens a crossbar
     train_limit: int | None = None  # a slice of the training set, for tests
     test_limit: int | None = None
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -99,6 +101,7 @@ def train_base(
     if config.test_limit:
         x_test, y_test = x_test[: config.test_limit], y_test[: config.test_limit]
 
+    x_train = with_european_styles(x_train, y_train, fraction=config.european_styles, seed=config.seed)
     steps_per_epoch = int(np.ceil(len(x_train) / config.batch_size))
     model = build_model()
     model.compile(

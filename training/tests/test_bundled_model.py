@@ -32,10 +32,7 @@ def test_model_files_are_small():
         ("mnist_test_direct", 0.995),
         ("mnist_test_upload", 0.995),
         ("usps_test_upload", 0.965),
-        pytest.param(
-            "semeion_upload", 0.93,
-            marks=pytest.mark.xfail(strict=True, reason="92.59 % so far: the Semeion goal of issue #2 is still open"),
-        ),
+        ("semeion_upload", 0.93),
     ],
 )
 def test_card_meets_the_accuracy_goal(figure, goal):

@@ -92,6 +92,16 @@ def start_gunicorn(
     return process, base, time.monotonic() - began
 
 
+def worker_pids(process: subprocess.Popen, *, count: int = 2, timeout: float = 10.0) -> list[str]:
+    """The gunicorn master's worker processes, once `count` of them exist (the first worker may
+    answer /healthz before the others have forked)."""
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+    deadline = time.monotonic() + timeout
+    while len(workers := children.read_text().split()) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return workers
+
+
 def stop(process: subprocess.Popen) -> None:
     process.terminate()
     process.wait(timeout=30)

@@ -60,12 +60,13 @@ def test_each_worker_runs_a_single_thread(tmp_path, server_env):
     for the same cores (photos slowed down 7× before it was turned off)."""
     process, base, _ = liveserver.start_gunicorn(server_env, log=tmp_path / "gunicorn.log")
     try:
+        liveserver.worker_pids(process)  # both workers up before the photos, so each gets some
         body, content_type = liveserver.multipart(renders.phone_photo(DIGITS[1]))
-        for _ in range(4):  # a photo's preprocessing is what reaches BLAS; both workers get one
+        for _ in range(4):  # a photo's preprocessing is what reaches BLAS
             request = urllib.request.Request(base + "/api/predict/", data=body, headers={"Content-Type": content_type})
             with urllib.request.urlopen(request, timeout=10) as response:
                 assert json.load(response)["digit"] == LABELS[1]
-        workers = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        workers = liveserver.worker_pids(process)
         assert len(workers) == 2
         for pid in workers:
             assert "Threads:\t1\n" in Path(f"/proc/{pid}/status").read_text()

@@ -9,6 +9,7 @@ before augmentation; the result is cut and centred like any other upload.
 from __future__ import annotations
 
 import numpy as np
+from PIL import Image
 
 from predictor.preprocessing import NoDigitFound, prepare_digit
 
@@ -60,7 +61,7 @@ def with_european_styles(x: np.ndarray, y: np.ndarray, *, fraction: float, seed:
     """A copy of `x` in which `fraction` of the ones get a flag and of the sevens a crossbar."""
     if fraction <= 0:
         return x
-    rng = np.random.default_rng([seed, 7_1])
+    rng = np.random.default_rng([seed, 71])  # a stream of its own, apart from the augmentation's
     x = x.copy()
     for label, draw in ((1, flagged_one), (7, crossed_seven)):
         chosen = np.flatnonzero(y == label)
@@ -68,13 +69,7 @@ def with_european_styles(x: np.ndarray, y: np.ndarray, *, fraction: float, seed:
         for index in chosen:
             drawn = draw(x[index].astype(np.float64), rng)
             try:
-                x[index] = prepare_digit(_as_image(drawn))
+                x[index] = prepare_digit(Image.fromarray(np.clip(np.round(drawn), 0, 255).astype(np.uint8)))
             except NoDigitFound:
                 continue
     return x
-
-
-def _as_image(pixels: np.ndarray):
-    from PIL import Image
-
-    return Image.fromarray(np.clip(np.round(pixels), 0, 255).astype(np.uint8))

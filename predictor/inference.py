@@ -47,20 +47,27 @@ class DigitClassifier:
 
         self.version = files.version
         self._interpreter = Interpreter(model_path=str(files.tflite_path), num_threads=threads)
-        self._runner = self._interpreter.get_signature_runner()
+        self._interpreter.allocate_tensors()
+        # Tensors by signature name; read directly so a plain prediction copies out only its ten
+        # probabilities, not the 150 KB of feature maps the same pass leaves behind.
+        signature = self._interpreter.get_signature_runner()
+        self._input = signature.get_input_details()["image"]["index"]
+        self._outputs = {name: detail["index"] for name, detail in signature.get_output_details().items()}
+        del signature
         self._lock = threading.Lock()
-        self.conv_layers = tuple(
-            name for name in sorted(self._runner.get_output_details()) if name != PROBABILITIES
-        )
+        self.conv_layers = tuple(name for name in sorted(self._outputs) if name != PROBABILITIES)
 
     def predict(self, *, pixels: np.ndarray, with_feature_maps: bool = False) -> Prediction:
         """`pixels`: the 28×28 uint8 picture from preprocessing."""
         batch = np.asarray(pixels, dtype=np.float32).reshape(1, 28, 28, 1)
         with self._lock:
-            outputs = self._runner(image=batch)
-        probabilities = outputs[PROBABILITIES][0].astype(np.float64)
+            self._interpreter.set_tensor(self._input, batch)
+            self._interpreter.invoke()
+            probabilities = self._interpreter.get_tensor(self._outputs[PROBABILITIES])[0].astype(np.float64)
+            maps = {
+                name: self._interpreter.get_tensor(self._outputs[name])[0] for name in self.conv_layers
+            } if with_feature_maps else {}
         digit = int(np.argmax(probabilities))
-        maps = {name: outputs[name][0] for name in self.conv_layers} if with_feature_maps else {}
         return Prediction(
             digit=digit,
             confidence=float(probabilities[digit]),

@@ -171,10 +171,12 @@ def _percentiles(values: np.ndarray, percents: tuple[float, ...]) -> list[float]
     return result
 
 
-def _byte_histogram(values: np.ndarray) -> list[int]:
-    """Counts of 0‥255 in a uint8 array; Pillow's counter, 3× faster than `np.bincount`, which
-    widens every byte to a 64-bit index first."""
-    return Image.fromarray(np.ascontiguousarray(values).reshape(-1, values.shape[-1])).histogram()
+def _byte_histogram(values: np.ndarray) -> np.ndarray:
+    """Counts of 0‥255 in a uint8 array. Pillow counts a photo's bytes 3× faster than `np.bincount`,
+    which widens each to a 64-bit index first; on a 28×28 picture numpy's lower overhead wins."""
+    if values.size < 4096:
+        return np.bincount(values.ravel(), minlength=256)
+    return np.array(Image.fromarray(np.ascontiguousarray(values).reshape(-1, values.shape[-1])).histogram())
 
 
 def _background(ink: np.ndarray) -> np.ndarray | float:
@@ -197,10 +199,13 @@ def _background(ink: np.ndarray) -> np.ndarray | float:
     return np.asarray(floor, dtype=np.float64)
 
 
+_BIN_MIDDLES = np.arange(256) + 0.5
+
+
 def _otsu_threshold(values: np.ndarray) -> float:
     top = float(values.max()) + 1e-6
-    histogram = np.array(_byte_histogram((values * (256.0 / top)).astype(np.uint8)))  # values ≥ 0, < top
-    centres = (np.arange(256) + 0.5) * (top / 256.0)
+    histogram = _byte_histogram((values * (256.0 / top)).astype(np.uint8))  # values ≥ 0, < top
+    centres = _BIN_MIDDLES * (top / 256.0)
     weight_low = np.cumsum(histogram)
     weight_high = weight_low[-1] - weight_low
     sum_low = np.cumsum(histogram * centres)

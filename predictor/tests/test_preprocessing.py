@@ -239,8 +239,8 @@ def test_byte_percentiles_are_numpys(size):
 
 def test_byte_histogram_counts_like_bincount():
     values = np.random.default_rng(0).integers(0, 256, (250, 187)).astype(np.uint8)
-    assert _byte_histogram(values) == np.bincount(values.ravel(), minlength=256).tolist()
-    assert _byte_histogram(values[::3, 1::2]) == np.bincount(values[::3, 1::2].ravel(), minlength=256).tolist()
+    for part in (values, values[::3, 1::2], values[:28, :28], values[0]):
+        assert _byte_histogram(part).tolist() == np.bincount(part.ravel(), minlength=256).tolist()
 
 
 @pytest.mark.parametrize("shape", [(250, 250), (250, 1), (1, 250), (31, 17)])

@@ -77,6 +77,10 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# Only the admin posts messages, and it always has a session. The default fallback storage also
+# parses the message cookie on every request (≈ 9 µs of each prediction).
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # admin login throttling: locks out repeated failures
     "django.contrib.auth.backends.ModelBackend",

@@ -61,6 +61,14 @@ def test_approve_and_reject_actions_record_who_and_when(client, reviewer):
     assert second.status == "rejected" and second.reviewed_by == reviewer
 
 
+def test_action_messages_live_in_the_session_not_a_cookie(client, reviewer):
+    """Messages are kept in the session, so no request pays for parsing a message cookie."""
+    record = make_feedback()
+    response = client.post(CHANGELIST, {"action": "approve", "_selected_action": [record.pk]})
+    assert "messages" not in response.cookies
+    assert "Approved 1 record(s)." in client.get(response.url).content.decode()
+
+
 def test_staff_without_review_permission_cannot_approve(client):
     client.force_login(staff())
     record = make_feedback()

@@ -40,6 +40,10 @@ def register_model(
     return version
 
 
+#: How a bundled base model's version record says what it is (migrations 0002 and 0003 rely on it).
+BUNDLED_NOTES = "The base model trained on MNIST and bundled with the code."
+
+
 def register_bundled_model(*, directory: Path) -> ModelVersion:
     """The model shipped with the code becomes the first version, active unless one already is."""
     card = json.loads((directory / "model_card.json").read_text())
@@ -53,7 +57,7 @@ def register_bundled_model(*, directory: Path) -> ModelVersion:
         tflite_path=directory / "model.tflite",
         status=ModelVersion.Status.RETIRED if has_active else ModelVersion.Status.ACTIVE,
         metrics=card.get("served_accuracy", {}),
-        notes="The base model trained on MNIST and bundled with the code.",
+        notes=BUNDLED_NOTES,
     )
 
 

@@ -6,6 +6,9 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import migrations
+from django.utils import timezone
+
+from training.registry import BUNDLED_NOTES
 
 
 def register_bundled_model(apps, schema_editor):
@@ -24,8 +27,9 @@ def register_bundled_model(apps, schema_editor):
         keras_file=stored["model.keras"],
         tflite_file=stored["model.tflite"],
         status="retired" if has_active else "active",
+        activated_at=None if has_active else timezone.now(),
         metrics=card.get("served_accuracy", {}),
-        notes="The base model trained on MNIST and bundled with the code.",
+        notes=BUNDLED_NOTES,
     )
 
 

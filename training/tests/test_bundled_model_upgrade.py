@@ -7,7 +7,7 @@ import importlib
 from django.apps import apps
 
 from training.models import ModelVersion
-from training.registry import bundled_version_name, register_model
+from training.registry import BUNDLED_NOTES, bundled_version_name, register_model
 
 upgrade = importlib.import_module("training.migrations.0003_upgrade_bundled_base_model")
 
@@ -29,7 +29,7 @@ def test_the_new_bundled_model_takes_over_from_an_older_base():
 
     new = ModelVersion.objects.get(name=bundled_version_name())
     assert new.status == ModelVersion.Status.ACTIVE and new.activated_at is not None
-    assert new.notes == upgrade.BUNDLED_NOTES and new.metrics["semeion_upload"] >= 0.93
+    assert new.notes == BUNDLED_NOTES and new.metrics["semeion_upload"] >= 0.93
     older.refresh_from_db()
     assert older.status == ModelVersion.Status.RETIRED
     assert new.tflite_file.storage.exists(new.tflite_file.name)

@@ -57,10 +57,9 @@ def bodies(workdir: Path) -> dict[str, tuple[Path, str]]:
     return out
 
 
-def worker_rss_mib(master: int) -> list[float]:
-    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+def worker_rss_mib(server: subprocess.Popen) -> list[float]:
     sizes = []
-    for pid in children:
+    for pid in liveserver.worker_pids(server):
         status = Path(f"/proc/{pid}/status").read_text()
         sizes.append(int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024)
     return sizes
@@ -108,7 +107,7 @@ def main() -> None:
                     clients = "" if connections == args.connections else ", one client"
                     print(f"| {label} | {name}{clients} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p90']:.2f} | "
                           f"{r['p99']:.2f} | {r['errors']} |")
-            rss = worker_rss_mib(process.pid)
+            rss = worker_rss_mib(process)
             print(f"| {label} | start to first answer {boot:.2f} s; worker RSS {', '.join(f'{m:.0f}' for m in rss)} MiB | | | | | |")
         finally:
             liveserver.stop(process)

@@ -68,8 +68,9 @@ class FeedbackAdmin(admin.ModelAdmin):
 
     @staticmethod
     def _input_img(obj: Feedback, size: int):
+        pixels = np.frombuffer(bytes(obj.model_input), np.uint8)
         return format_html('<img src="{}" alt="28×28 model input" width="{}" height="{}" '
-                           'style="image-rendering:pixelated">', model_input_uri(np.frombuffer(bytes(obj.model_input), np.uint8)), size, size)
+                           'style="image-rendering:pixelated">', model_input_uri(pixels), size, size)
 
     @admin.display(description="original")
     def original_thumbnail(self, obj: Feedback):

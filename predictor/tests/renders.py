@@ -112,6 +112,14 @@ def transparent_canvas(digit: np.ndarray, *, stroke: tuple[int, int, int] = (0, 
     return encode(Image.fromarray(rgba, "RGBA"))
 
 
+def draw_pad(digit: np.ndarray) -> bytes:
+    """What the app's own draw pad sends: white strokes on black, 280×280, an RGBA PNG (a canvas
+    export keeps its alpha channel, all of it opaque)."""
+    ink = _ink_on_canvas(digit, canvas=(280, 280), digit_height=200, at=(0.5, 0.5))
+    gray = np.round(ink * 255).astype(np.uint8)
+    return encode(Image.fromarray(np.dstack([gray, gray, gray, np.full_like(gray, 255)]), "RGBA"))
+
+
 def screenshot(digit: np.ndarray) -> bytes:
     """White ink on black, RGB, the digit drawn large in a corner of a wider window."""
     ink = _ink_on_canvas(digit, canvas=(240, 400), digit_height=160, at=(0.45, 0.3))

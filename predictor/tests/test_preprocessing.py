@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -19,6 +21,7 @@ from predictor.preprocessing import (
     _percentiles,
     _smoothness,
     _to_gray,
+    _without_opaque_alpha,
     open_image,
     prepare_digit,
     preprocess,
@@ -98,6 +101,7 @@ RENDERS = {
     "phone photo": renders.phone_photo,
     "scan": renders.scan,
     "transparent canvas": renders.transparent_canvas,
+    "draw pad": renders.draw_pad,
     "screenshot": renders.screenshot,
     "scan with specks": renders.with_specks,
 }
@@ -134,6 +138,20 @@ def test_transparent_canvas_works_with_light_strokes_too():
     dark = preprocess(renders.transparent_canvas(DIGITS[7], stroke=(0, 0, 0)))
     light = preprocess(renders.transparent_canvas(DIGITS[7], stroke=(255, 255, 255)))
     assert correlation(dark, light) > 0.99
+
+
+def test_an_alpha_channel_with_nothing_transparent_is_dropped_first():
+    opaque = Image.open(io.BytesIO(renders.draw_pad(DIGITS[4])))
+    assert opaque.mode == "RGBA"
+    dropped = _without_opaque_alpha(opaque)
+    assert dropped.mode == "RGB"
+    assert np.array_equal(np.asarray(dropped), np.asarray(opaque)[..., :3])
+    np.testing.assert_array_equal(prepare_digit(opaque), prepare_digit(opaque.convert("RGB")))
+    nearly = np.asarray(opaque).copy()
+    nearly[:5, :, 3] = 254
+    assert _without_opaque_alpha(Image.fromarray(nearly, "RGBA")).mode == "RGBA"
+    grey_and_alpha = opaque.convert("LA")
+    assert _without_opaque_alpha(grey_and_alpha).mode == "L"
 
 
 def test_specks_are_ignored():

@@ -15,6 +15,7 @@ from predictor.preprocessing import (
     NoDigitFound,
     WORKING_SIDE,
     _already_mnist_format,
+    _background,
     _byte_histogram,
     _digit_mask,
     _ink,
@@ -249,10 +250,27 @@ def test_byte_percentiles_are_numpys(size):
     for values in (rng.integers(0, 256, size).astype(np.uint8),
                    np.clip(rng.normal(200, 30, size), 0, 255).astype(np.uint8)):
         for percents in [(0.01, 99.99), (95,), (50,), (0, 100), (33.3, 66.7)]:
-            assert _percentiles(values, percents) == [float(v) for v in np.percentile(values, percents)]
+            expected = [float(v) for v in np.percentile(values, percents)]
+            assert _percentiles(values, percents) == expected
+            counted = np.cumsum(np.bincount(values, minlength=256))
+            assert _percentiles(values, percents, counted=counted) == expected
     floats = rng.random(size) * 255
     for percents in [(0.01, 99.99), (95,), (0, 100)]:
         assert _percentiles(floats, percents) == [float(v) for v in np.percentile(floats, percents)]
+
+
+@pytest.mark.parametrize("render", [renders.phone_photo, renders.scan, renders.transparent_canvas, renders.screenshot])
+def test_ink_is_the_plain_numpy_computation(render):
+    """`_ink` reads percentiles and the share of light pixels off one histogram; the figures are
+    those of the straightforward computation."""
+    gray = _to_gray(open_image(render(DIGITS[2]))[0].resize((250, 250)))
+    low, high = np.percentile(gray, (0.01, 99.99))
+    middle = (low + high) / 2.0
+    ring = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    light = ((ring > middle).mean() + (gray > middle).mean()) / 2.0 > 0.5
+    ink = 255.0 - gray if light else gray.astype(np.float64)
+    expected = np.clip(ink - _background(ink).astype(np.float64), 0.0, None)
+    np.testing.assert_array_equal(_ink(gray), expected)
 
 
 def test_byte_histogram_counts_like_bincount():

@@ -18,6 +18,7 @@ from predictor.preprocessing import (
     _background,
     _byte_histogram,
     _digit_mask,
+    _gray,
     _ink,
     _percentiles,
     _smoothness,
@@ -153,6 +154,17 @@ def test_an_alpha_channel_with_nothing_transparent_is_dropped_first():
     assert _without_opaque_alpha(Image.fromarray(nearly, "RGBA")).mode == "RGBA"
     grey_and_alpha = opaque.convert("LA")
     assert _without_opaque_alpha(grey_and_alpha).mode == "L"
+
+
+def test_a_large_colour_picture_is_made_grey_before_it_is_shrunk():
+    """One channel to resample instead of three; the grey levels differ from shrinking in colour
+    by rounding only."""
+    photo = Image.open(io.BytesIO(renders.phone_photo(DIGITS[6], size=(600, 450)))).convert("RGB")
+    width, height = round(450 * WORKING_SIDE / 600), WORKING_SIDE
+    grey_first = np.asarray(photo.convert("L").resize((width, height), Image.Resampling.BOX))
+    np.testing.assert_array_equal(_gray(photo), grey_first)
+    colour_first = np.asarray(photo.resize((width, height), Image.Resampling.BOX).convert("L"))
+    assert np.abs(grey_first.astype(int) - colour_first).max() <= 2
 
 
 def test_specks_are_ignored():

@@ -18,6 +18,8 @@ from predictor.preprocessing import (
     _background,
     _byte_histogram,
     _digit_mask,
+    _dilate_by_cross,
+    _erode_by_cross,
     _gray,
     _ink,
     _percentiles,
@@ -283,6 +285,15 @@ def test_ink_is_the_plain_numpy_computation(render):
     ink = 255.0 - gray if light else gray.astype(np.float64)
     expected = np.clip(ink - _background(ink).astype(np.float64), 0.0, None)
     np.testing.assert_array_equal(_ink(gray), expected)
+
+
+def test_cross_dilation_and_erosion_are_scipys():
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        mask = rng.random(tuple(rng.integers(1, 30, 2))) > rng.random()
+        np.testing.assert_array_equal(_dilate_by_cross(mask), ndimage.binary_dilation(mask))
+        np.testing.assert_array_equal(_dilate_by_cross(_dilate_by_cross(mask)), ndimage.binary_dilation(mask, iterations=2))
+        np.testing.assert_array_equal(_erode_by_cross(mask), ndimage.binary_erosion(mask))
 
 
 def test_byte_histogram_counts_like_bincount():

@@ -16,7 +16,7 @@ M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
 def keep_freed_memory_for_reuse() -> None:
     """Preparing a photo allocates and frees a dozen arrays of up to 0.5 MB. With glibc's adaptive
     defaults many of them come fresh from the kernel on every request, a few hundred page faults
-    (a 1000×1000 JPEG: 5.6 → 4.6 ms of worker CPU). Serving arrays up to 1 MiB from the heap, and
+    (a 1000×1000 JPEG: 5.2–5.5 → 4.1–4.5 ms of worker CPU). Serving arrays up to 1 MiB from the heap, and
     keeping up to 16 MiB of it when freed, makes them reuse the same pages. Not glibc: no change."""
     try:
         mallopt = ctypes.CDLL(ctypes.util.find_library("c")).mallopt

@@ -112,8 +112,8 @@ def open_image(data: bytes, *, limits: ImageLimits = ImageLimits()) -> tuple[Ima
 
 def _without_opaque_alpha(image: Image.Image) -> Image.Image:
     """Canvas exports (the draw pad's among them) carry an alpha channel with nothing transparent.
-    Dropping it changes no pixel, but spares shrinking Pillow's premultiplied-alpha round trip
-    and keeps the grey levels in bytes: the draw pad's picture is prepared 2× faster."""
+    Dropping it changes no pixel, but spares Pillow's premultiplied-alpha round trip and lets the
+    picture be made grey before it is shrunk."""
     if image.mode in ("RGBA", "LA") and image.getchannel("A").getextrema() == (255, 255):
         return image.convert(image.mode[:-1])
     return image
@@ -121,8 +121,8 @@ def _without_opaque_alpha(image: Image.Image) -> Image.Image:
 
 def _gray(image: Image.Image) -> np.ndarray:
     """The picture's grey levels at WORKING_SIDE at most. An ordinary picture is made grey before
-    it is shrunk, so one channel is resampled instead of three (the draw pad's 280×280 export:
-    0.5 → 0.15 ms); transparent and 16-bit pictures need their own handling, in `_to_gray`."""
+    it is shrunk, so one channel is resampled instead of three (the draw pad's 280×280 export is
+    prepared in 2.0 instead of 2.5 ms); transparent and 16-bit ones are handled by `_to_gray`."""
     image = _without_opaque_alpha(image)
     if image.mode in _DEEP_MODES or "A" in image.getbands() or "transparency" in image.info:
         return _to_gray(_shrink(image))
@@ -164,12 +164,16 @@ def _to_gray(image: Image.Image) -> np.ndarray:
 def _ink(gray: np.ndarray) -> np.ndarray:
     """Ink as the high value on a zero background, whatever the polarity and lighting."""
     counted = np.cumsum(_byte_histogram(gray)) if gray.dtype == np.uint8 else None  # counted[v]: how many ≤ v
-    low, high = _percentiles(gray, (0.01, 99.99), counted=counted)  # a small, thin-penned digit is ≈ 0.1 % of a photo
+    # 0.01 and 99.99 %: a small, thin-penned digit is ≈ 0.1 % of a photo
+    low, high = _percentiles(gray, (0.01, 99.99), counted=counted)
     if high - low < MIN_INK_CONTRAST:
         low, high = float(gray.min()), float(gray.max())
     middle = (low + high) / 2.0
     ring = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    lighter = (gray.size - int(counted[math.floor(middle)])) / gray.size if counted is not None else (gray > middle).mean()
+    if counted is not None:
+        lighter = (gray.size - int(counted[math.floor(middle)])) / gray.size  # (gray > middle).mean()
+    else:
+        lighter = (gray > middle).mean()
     light_background = ((ring > middle).mean() + lighter) / 2.0 > 0.5
     ink = 255.0 - gray if light_background else gray.astype(np.float64)
     ink -= _background(ink)

@@ -90,7 +90,8 @@ def test_a_worker_reuses_its_memory_from_one_photo_to_the_next(tmp_path, server_
 
         def post_photos(count: int) -> None:
             for _ in range(count):
-                request = urllib.request.Request(base + "/api/predict/", data=body, headers={"Content-Type": content_type})
+                headers = {"Content-Type": content_type}
+                request = urllib.request.Request(base + "/api/predict/", data=body, headers=headers)
                 with urllib.request.urlopen(request, timeout=10) as response:
                     assert json.load(response)["digit"] == LABELS[5]
 

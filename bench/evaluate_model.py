@@ -18,13 +18,14 @@ import json
 import datetime as dt
 import logging
 import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench import machine  # noqa: E402
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mnistsite.settings")
 
 
@@ -107,8 +108,7 @@ def main() -> None:
                                         lambda index, image: photo(image, seed=index))
         rows.append((f"MNIST test as phone photos: {name}", min(args.photos, len(data.y_test)), accuracy, refused))
 
-    print(f"Model {classifier.version}; {dt.date.today()}; {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cores; {time.monotonic() - started:.0f} s\n")
+    print(f"Model {classifier.version}; {dt.date.today()}; {machine.describe()}; {time.monotonic() - started:.0f} s\n")
     print("| set | images | accuracy | refused as no digit |\n| --- | ---: | ---: | ---: |")
     for name, count, accuracy, refused in rows:
         print(f"| {name} | {count:,} | {accuracy:.2%} | {refused} |")

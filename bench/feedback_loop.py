@@ -18,7 +18,6 @@ import argparse
 import datetime as dt
 import io
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -27,6 +26,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench import machine  # noqa: E402
 
 
 def main() -> None:
@@ -118,7 +119,7 @@ def main() -> None:
     call_command("finetune", data=data_path, dry_run=True, verbosity=0, stdout=io.StringIO())
     thousand_seconds = time.monotonic() - timing_started
 
-    print(f"{dt.date.today()}; {platform.machine()}, {os.cpu_count()} cores; total {time.monotonic() - started:.0f} s")
+    print(f"{dt.date.today()}; {machine.describe()}; total {time.monotonic() - started:.0f} s")
     print(f"feedback records sent: {sent} ({refused} pictures refused as no digit); base {base_version} → {new_version}\n")
     print("finetune report:\n" + "\n".join("    " + line for line in report.getvalue().splitlines()) + "\n")
     print("| set (through the API) | before | after | change |\n| --- | ---: | ---: | ---: |")

@@ -17,8 +17,6 @@ import collections
 import datetime as dt
 import http.client
 import json
-import os
-import platform
 import random
 import subprocess
 import sys
@@ -29,6 +27,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench import machine  # noqa: E402
 
 from predictor.tests import liveserver  # noqa: E402
 
@@ -154,7 +154,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def report(args, statuses, latencies, versions, errors, duration, finetune_log) -> None:
     total = sum(statuses.values())
-    print(f"{dt.date.today()}; {platform.machine()}, {os.cpu_count()} cores; gunicorn {args.workers} workers × "
+    print(f"{dt.date.today()}; {machine.describe()}; gunicorn {args.workers} workers × "
           f"{args.threads} threads; {args.clients} clients for {duration:.1f} s")
     print(f"requests: {total} ({total / duration:.0f}/s); statuses: {dict(sorted(statuses.items()))}; "
           f"5xx: {sum(n for s, n in statuses.items() if s >= 500)}; connection errors: {sum(errors.values())} {dict(errors)}")

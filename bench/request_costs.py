@@ -14,7 +14,6 @@ import argparse
 import datetime as dt
 import io
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -23,6 +22,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench import machine  # noqa: E402
 
 
 def best_of(function, repeat: int) -> float:
@@ -74,7 +75,7 @@ def main() -> None:
         b"".join(application(environ, lambda status, headers, exc=None: statuses.append(status)))
         assert statuses[0].startswith("200"), statuses
 
-    print(f"{dt.date.today()}; {platform.machine()}, {os.cpu_count()} cores; µs per call, best of 5 × {args.repeat}\n")
+    print(f"{dt.date.today()}; {machine.describe()}; µs per call, best of 5 × {args.repeat}\n")
     print("| stage | " + " | ".join(uploads) + " |\n| --- |" + " ---: |" * len(uploads))
     rows: dict[str, list[float]] = {}
     for data in uploads.values():

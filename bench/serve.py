@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
-import platform
 import re
 import subprocess
 import sys
@@ -27,6 +25,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench import machine  # noqa: E402
 
 from predictor.tests import liveserver  # noqa: E402
 
@@ -91,7 +91,7 @@ def main() -> None:
     env = liveserver.throwaway_env(workdir, RATELIMIT_PREDICT="")
     liveserver.migrate(env)
     payloads = bodies(workdir)
-    print(f"{dt.date.today()}; {platform.machine()}, {os.cpu_count()} cores; wrk -t2 -c{args.connections} "
+    print(f"{dt.date.today()}; {machine.describe()}; wrk -t2 -c{args.connections} "
           f"(then -t1 -c1) -d{args.seconds}s; gunicorn 2 sync workers\n")
     print("| server | upload | req/s | p50 ms | p90 ms | p99 ms | non-2xx |\n| --- | --- | ---: | ---: | ---: | ---: | ---: |")
     for label, app in (("app (LiteRT)", "mnistsite.wsgi:application"), ("baseline (model.predict)", "bench.naive_app:application")):

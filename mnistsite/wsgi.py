@@ -1,6 +1,5 @@
 """WSGI entry point: `gunicorn mnistsite.wsgi:application`."""
 import ctypes
-import ctypes.util
 import os
 
 # Each server worker is one thread on its own core. NumPy's BLAS would start more threads in every
@@ -19,7 +18,7 @@ def keep_freed_memory_for_reuse() -> None:
     (a 1000×1000 JPEG: 5.2–5.5 → 4.1–4.5 ms of worker CPU). Serving arrays up to 1 MiB from the heap, and
     keeping up to 16 MiB of it when freed, makes them reuse the same pages. Not glibc: no change."""
     try:
-        mallopt = ctypes.CDLL(ctypes.util.find_library("c")).mallopt
+        mallopt = ctypes.CDLL(None).mallopt  # the C library the interpreter itself uses
     except (OSError, AttributeError, TypeError):
         return
     mallopt(M_MMAP_THRESHOLD, 1 << 20)

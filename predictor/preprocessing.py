@@ -135,21 +135,20 @@ def _shrink(image: Image.Image) -> Image.Image:
         return image
     scale = WORKING_SIDE / longest
     size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-    if image.mode not in ("L", "LA", "RGB", "RGBA", "F", "I"):
+    if image.mode in _DEEP_MODES:
+        image = image.convert("F")  # keeps all 16 bits; through RGB every level above 255 is clipped
+    elif image.mode not in ("L", "LA", "RGB", "RGBA"):
         image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
     return image.resize(size, Image.Resampling.BOX)
 
 
 def _to_gray(image: Image.Image) -> np.ndarray:
-    """Gray 0‥255 (bytes for ordinary pictures, floats otherwise); transparent areas are filled
-    with the colour opposite the strokes."""
+    """Float grey 0‥255 of a 16-bit, float or transparent picture (`_gray` reads ordinary ones);
+    transparent areas are filled with the colour opposite the strokes."""
     if image.mode in _DEEP_MODES:
         array = np.asarray(image, dtype=np.float64)
         low, high = float(array.min()), float(array.max())
         return (array - low) * (255.0 / (high - low)) if high > low else np.zeros_like(array)
-    has_alpha = "A" in image.getbands() or "transparency" in image.info
-    if not has_alpha:
-        return np.asarray(image.convert("L"))
     rgba = image.convert("RGBA")
     alpha = np.asarray(rgba.getchannel("A"), dtype=np.float64) / 255.0
     gray = np.asarray(rgba.convert("RGB").convert("L"), dtype=np.float64)

@@ -24,7 +24,6 @@ from predictor.preprocessing import (
     _ink,
     _percentiles,
     _smoothness,
-    _to_gray,
     _without_opaque_alpha,
     open_image,
     prepare_digit,
@@ -142,6 +141,14 @@ def test_transparent_canvas_works_with_light_strokes_too():
     dark = preprocess(renders.transparent_canvas(DIGITS[7], stroke=(0, 0, 0)))
     light = preprocess(renders.transparent_canvas(DIGITS[7], stroke=(255, 255, 255)))
     assert correlation(dark, light) > 0.99
+
+
+def test_a_large_sixteen_bit_picture_keeps_its_grey_levels_when_shrunk():
+    """Shrunk through RGB, every level above 255 of 65,535 was clipped: strokes came out bloated."""
+    ink = renders._ink_on_canvas(DIGITS[3], canvas=(400, 400), digit_height=260, at=(0.5, 0.5))
+    deep = Image.fromarray((ink * 60000).astype(np.int32)).convert("I;16")
+    eight_bit = Image.fromarray(np.round(ink * 255).astype(np.uint8))
+    assert correlation(prepare_digit(deep), prepare_digit(eight_bit)) > 0.98
 
 
 def test_an_alpha_channel_with_nothing_transparent_is_dropped_first():
@@ -277,7 +284,7 @@ def test_byte_percentiles_are_numpys(size):
 def test_ink_is_the_plain_numpy_computation(render):
     """`_ink` reads percentiles and the share of light pixels off one histogram; the figures are
     those of the straightforward computation."""
-    gray = _to_gray(open_image(render(DIGITS[2]))[0].resize((250, 250)))
+    gray = _gray(open_image(render(DIGITS[2]))[0].resize((250, 250)))
     low, high = np.percentile(gray, (0.01, 99.99))
     middle = (low + high) / 2.0
     ring = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
@@ -314,7 +321,7 @@ def test_smoothness_is_the_lag_one_autocorrelation(shape):
 
 def test_digit_mask_labels_only_the_strokes_box_but_keeps_every_part():
     """Labelling the box around the strokes finds the same parts as labelling the whole picture."""
-    ink = _ink(_to_gray(open_image(renders.with_specks(DIGITS[3], seed=2))[0]))
+    ink = _ink(np.asarray(open_image(renders.with_specks(DIGITS[3], seed=2))[0]))  # grey, 300×300
     mask = _digit_mask(ink)
     strokes = ink > ink[mask].min() - 1e-9  # the threshold the mask was cut at
     labels, _ = ndimage.label(strokes, structure=np.ones((3, 3)))

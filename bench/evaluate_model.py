@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import machine  # noqa: E402
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mnistsite.settings")
 
 

@@ -61,9 +61,8 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     digits, _ = renders.mnist_samples()
-    photo = Image.open(io.BytesIO(renders.phone_photo(digits[5]))).resize((1000, 1000))
     uploads = {"28×28 PNG": renders.encode(Image.fromarray(digits[0])),
-               "1000×1000 JPEG": renders.encode(photo, "JPEG", quality=90)}
+               "1000×1000 JPEG": renders.large_phone_photo(digits[5])}
     classifier = get_classifier()
 
     def request(method: str, path: str, body: bytes = b"", content_type: str = "") -> None:

@@ -16,6 +16,7 @@ from mnistsite.http import BadRequest, declared_length
 from mnistsite.ratelimits import api_rate_limit
 from predictor.tokens import max_token_length
 
+
 def max_body_bytes() -> int:
     """Room for the longest feedback token and the label around it."""
     return max_token_length() + 24 * 1024  # ≈ 64 KiB with the default 8 KiB inline originals

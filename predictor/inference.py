@@ -53,7 +53,6 @@ class DigitClassifier:
         signature = self._interpreter.get_signature_runner()
         self._input = signature.get_input_details()["image"]["index"]
         self._outputs = {name: detail["index"] for name, detail in signature.get_output_details().items()}
-        del signature
         self._lock = threading.Lock()
         self.conv_layers = tuple(name for name in sorted(self._outputs) if name != PROBABILITIES)
 

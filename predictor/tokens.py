@@ -12,6 +12,7 @@ import base64
 from dataclasses import dataclass
 
 import numpy as np
+from django.conf import settings
 from django.core import signing
 
 SALT = "predictor.feedback-token"
@@ -20,8 +21,6 @@ SALT = "predictor.feedback-token"
 def max_token_length() -> int:
     """The longest token this configuration makes, with room to spare: the 28×28 input and the
     rest (< 4 k characters) plus an inline original, base64 twice at worst (≈ 1.8× its bytes)."""
-    from django.conf import settings
-
     return 24_000 + 2 * settings.INLINE_ORIGINAL_BYTES  # ≈ 40 k characters with the default 8 KiB
 
 

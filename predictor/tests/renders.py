@@ -95,6 +95,12 @@ def phone_photo(
     return encode(image, "JPEG", **params)
 
 
+def large_phone_photo(digit: np.ndarray) -> bytes:
+    """The benchmarks' photo upload: a phone photo scaled to 1000×1000, saved as a quality-90 JPEG."""
+    photo = Image.open(io.BytesIO(phone_photo(digit))).resize((1000, 1000))
+    return encode(photo, "JPEG", quality=90)
+
+
 def scan(digit: np.ndarray, *, seed: int = 0) -> bytes:
     """A grey-scale flatbed scan: pencil-grey ink on off-white paper, light noise, PNG."""
     rng = np.random.default_rng(seed)

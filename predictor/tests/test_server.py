@@ -6,7 +6,6 @@ hang while /healthz stays green. This starts the real server and checks that pre
 
 from __future__ import annotations
 
-import io
 import json
 import platform
 import subprocess
@@ -43,11 +42,15 @@ def gunicorn_server(tmp_path, server_env):
     liveserver.stop(process)
 
 
-def predict(base: str, index: int) -> dict:
-    body, content_type = liveserver.multipart(renders.encode(Image.fromarray(DIGITS[index])), filename="d.png")
+def post_upload(base: str, data: bytes) -> dict:
+    body, content_type = liveserver.multipart(data)
     request = urllib.request.Request(base + "/api/predict/", data=body, headers={"Content-Type": content_type})
     with urllib.request.urlopen(request, timeout=10) as response:  # a hang fails here
         return json.load(response)
+
+
+def predict(base: str, index: int) -> dict:
+    return post_upload(base, renders.encode(Image.fromarray(DIGITS[index])))
 
 
 def test_preloaded_gunicorn_workers_answer_predictions(gunicorn_server):
@@ -63,11 +66,9 @@ def test_each_worker_runs_a_single_thread(tmp_path, server_env):
     process, base, _ = liveserver.start_gunicorn(server_env, log=tmp_path / "gunicorn.log")
     try:
         liveserver.worker_pids(process)  # both workers up before the photos, so each gets some
-        body, content_type = liveserver.multipart(renders.phone_photo(DIGITS[1]))
+        photo = renders.phone_photo(DIGITS[1])
         for _ in range(4):  # a photo's preprocessing is what reaches BLAS
-            request = urllib.request.Request(base + "/api/predict/", data=body, headers={"Content-Type": content_type})
-            with urllib.request.urlopen(request, timeout=10) as response:
-                assert json.load(response)["digit"] == LABELS[1]
+            assert post_upload(base, photo)["digit"] == LABELS[1]
         workers = liveserver.worker_pids(process)
         assert len(workers) == 2
         for pid in workers:
@@ -85,15 +86,11 @@ def test_a_worker_reuses_its_memory_from_one_photo_to_the_next(tmp_path, server_
     """With glibc's defaults, a worker maps ≈ 400 fresh pages for every 1000×1000 photo (≈ 1 ms)."""
     process, base, _ = liveserver.start_gunicorn(server_env, workers=1, log=tmp_path / "gunicorn.log")
     try:
-        photo = Image.open(io.BytesIO(renders.phone_photo(DIGITS[5]))).resize((1000, 1000))
-        body, content_type = liveserver.multipart(renders.encode(photo, "JPEG", quality=90))
+        photo = renders.large_phone_photo(DIGITS[5])
 
         def post_photos(count: int) -> None:
             for _ in range(count):
-                headers = {"Content-Type": content_type}
-                request = urllib.request.Request(base + "/api/predict/", data=body, headers=headers)
-                with urllib.request.urlopen(request, timeout=10) as response:
-                    assert json.load(response)["digit"] == LABELS[5]
+                assert post_upload(base, photo)["digit"] == LABELS[5]
 
         (worker,) = liveserver.worker_pids(process, count=1)
         post_photos(5)  # settled in

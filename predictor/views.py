@@ -29,6 +29,9 @@ logger = logging.getLogger(__name__)
 
 
 NO_PICTURE = "No picture was sent: post it as multipart form field 'image'."
+#: The upload page's script sends a camera JPEG with its longer side shrunk to this (the server
+#: reads pictures at 250 px; staff reviewing the stored original still see the digit sharply).
+PHOTO_UPLOAD_SIDE = 1280
 
 
 def _uploaded_bytes(request: HttpRequest) -> bytes:
@@ -92,9 +95,18 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok", "model_version": classifier.version})
 
 
+def _home_page(request: HttpRequest, *, error: str = "", status: int = 200) -> HttpResponse:
+    context = {
+        "error": error,
+        "max_upload_mb": settings.MAX_UPLOAD_BYTES // (1024 * 1024),
+        "photo_upload_side": PHOTO_UPLOAD_SIDE,
+    }
+    return render(request, "predictor/home.html", context, status=status)
+
+
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "predictor/home.html", {"max_upload_mb": settings.MAX_UPLOAD_BYTES // (1024 * 1024)})
+    return _home_page(request)
 
 
 def _result_context(reading: DigitReading) -> dict:
@@ -127,7 +139,6 @@ def predict_page(request: HttpRequest) -> HttpResponse:
         reading = read_digit(data=data, with_feature_maps=True)
     except (BadRequest, ImageRejected) as problem:
         status = getattr(problem, "status", 422 if isinstance(problem, NoDigitFound) else 400)
-        context = {"error": str(problem), "max_upload_mb": settings.MAX_UPLOAD_BYTES // (1024 * 1024)}
-        return render(request, "predictor/home.html", context, status=status)
+        return _home_page(request, error=str(problem), status=status)
     return render(request, "predictor/result.html", _result_context(reading))
 

@@ -6,14 +6,17 @@ drives the system browser; no browser is downloaded.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 
 import pytest
 from django.contrib.auth.models import User
+from PIL import Image
 
 from feedback.models import Feedback
 from predictor.tests import renders
+from predictor.views import PHOTO_UPLOAD_SIDE
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -57,6 +60,38 @@ def test_upload_a_photo_shows_digit_and_chart(page, tmp_path):
     page.wait_for_selector("body.chart-drawn #probability-chart .main-svg", timeout=20_000)
     assert page.inner_text("[data-testid=digit]") == str(LABELS[5])
     assert page.locator("[data-testid=feature-map-layer]").count() == 4
+    assert page.problems == []
+
+
+def test_a_camera_photo_is_shrunk_and_turned_upright_before_it_is_sent(page, tmp_path, settings):
+    """A phone camera's JPEG, stored sideways with an EXIF rotation, larger than the server takes:
+    the page sends it at PHOTO_UPLOAD_SIDE px, upright, and it is read."""
+    photo = tmp_path / "camera.jpg"
+    photo.write_bytes(renders.phone_photo(DIGITS[4], size=(1800, 2400), digit_height=620, exif_orientation=6))
+    settings.MAX_UPLOAD_BYTES = photo.stat().st_size // 2  # the photo as it is would be refused
+    page.goto(page.base + "/")
+    page.set_input_files("#id_image", str(photo))
+    page.wait_for_selector("[data-testid=digit]", timeout=20_000)
+    assert page.inner_text("[data-testid=digit]") == str(LABELS[4])
+    page.click("button.yes")
+    page.wait_for_selector("text=Thank you!")
+    with Feedback.objects.get().original.open("rb") as handle, Image.open(handle) as stored:
+        assert stored.format == "JPEG" and stored.size == (PHOTO_UPLOAD_SIDE, PHOTO_UPLOAD_SIDE * 3 // 4)
+        assert stored.getexif().get(0x0112, 1) == 1, "rotation applied, not left to the tag"
+    assert page.problems == []
+
+
+def test_small_photos_and_other_pictures_are_sent_as_they_are(page, tmp_path):
+    big_png = renders.encode(Image.open(io.BytesIO(renders.scan(DIGITS[6]))).resize((2000, 2000)))
+    for name, data in (("photo.jpg", renders.phone_photo(DIGITS[5])), ("big-scan.png", big_png)):
+        path = tmp_path / name
+        path.write_bytes(data)
+        page.goto(page.base + "/")
+        page.set_input_files("#id_image", str(path))
+        page.click("button.yes")
+        page.wait_for_selector("text=Thank you!")
+        with Feedback.objects.latest("pk").original.open("rb") as handle:
+            assert handle.read() == data, f"{name} is stored as it was chosen"
     assert page.problems == []
 
 

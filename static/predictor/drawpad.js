@@ -6,13 +6,51 @@
   var pad = document.getElementById("drawpad");
   if (!form || !fileInput) return;
 
-  // --- Upload by drag-and-drop and paste: put the file in the form and submit it. -------------
+  // --- Camera photos are shrunk before they are sent. ------------------------------------------
+  // A phone camera's JPEG (12 MP and more, 2-10 MB) holds far more than the server reads, which
+  // works at 250 px. Sent with its longer side at the form's data-photo-side it uploads 10-40x
+  // faster, decodes in a tenth of the time and fits the upload limit; EXIF rotation is applied on
+  // the way. Anything else (PNG, GIF, a drawing, a transparent canvas) is sent as it is.
+  var photoSide = Number(form.dataset.photoSide) || 0;
+  var uploadStatus = document.getElementById("upload-status");
+  function shrunkPhoto(file) {
+    if (!photoSide || file.type !== "image/jpeg" || !window.createImageBitmap) return Promise.resolve(file);
+    return createImageBitmap(file, {imageOrientation: "from-image"}).then(function (bitmap) {
+      var scale = photoSide / Math.max(bitmap.width, bitmap.height);
+      if (scale >= 1) { bitmap.close(); return file; }
+      var canvas = document.createElement("canvas");
+      canvas.width = Math.max(1, Math.round(bitmap.width * scale));
+      canvas.height = Math.max(1, Math.round(bitmap.height * scale));
+      var context2d = canvas.getContext("2d");
+      context2d.imageSmoothingQuality = "high";
+      context2d.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+      bitmap.close();
+      return new Promise(function (resolve) {
+        canvas.toBlob(function (blob) {
+          var smaller = blob && blob.size < file.size;
+          resolve(smaller ? new File([blob], file.name.replace(/\.[^.]*$/, "") + ".jpg", {type: "image/jpeg"}) : file);
+        }, "image/jpeg", 0.92);
+      });
+    }).catch(function () { return file; });  // the browser cannot read it: the server will say why
+  }
+  function send(file) {
+    if (uploadStatus) uploadStatus.textContent = "Sending the picture…";
+    shrunkPhoto(file).then(function (upload) {
+      if (upload !== fileInput.files[0]) {
+        try {
+          var transfer = new DataTransfer();
+          transfer.items.add(upload);
+          fileInput.files = transfer.files;
+        } catch (error) { /* no DataTransfer: the chosen file goes as it is */ }
+      }
+      form.submit();
+    });
+  }
+
+  // --- Upload by choosing, dropping or pasting a file: it goes in the form, which is submitted. --
   function submitFile(file) {
     if (!file || !/^image\//.test(file.type)) return;
-    var transfer = new DataTransfer();
-    transfer.items.add(file);
-    fileInput.files = transfer.files;
-    form.submit();
+    send(file);
   }
   var dropZone = document.getElementById("drop-zone");
   if (dropZone) {
@@ -33,7 +71,7 @@
       if (items[i].kind === "file") { submitFile(items[i].getAsFile()); return; }
     }
   });
-  fileInput.addEventListener("change", function () { if (fileInput.files.length) form.submit(); });
+  fileInput.addEventListener("change", function () { if (fileInput.files.length) send(fileInput.files[0]); });
 
   if (!pad) return;
   // --- Draw pad: strokes as wide, relative to the pad, as MNIST strokes are in 28×28. ----------

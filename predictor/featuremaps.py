@@ -37,7 +37,8 @@ def grid_png(activation: np.ndarray, *, columns: int = 8) -> bytes:
     """All channels of one layer as a grid of grayscale tiles, each scaled to its own maximum, 1 px
     apart, as PNG bytes. Tiles keep the layer's own resolution: pages scale the grid up with
     `image-rendering: pixelated`, as the draw pad's script does, so the server neither enlarges
-    nor compresses 16-64x as many pixels (the result page's four grids: 13.7 ms -> < 1 ms)."""
+    nor compresses 16-64x as many pixels (the result page's four grids: 13.7 -> 1.5 ms). zlib's
+    fastest level: a tenth more bytes (15 -> 17 KB for all four), half the time."""
     height, width, channels = activation.shape
     columns = min(columns, channels)
     rows = math.ceil(channels / columns)
@@ -48,7 +49,7 @@ def grid_png(activation: np.ndarray, *, columns: int = 8) -> bytes:
     grid = cells.reshape(rows, columns, height + 1, width + 1).transpose(0, 2, 1, 3)
     grid = grid.reshape(rows * (height + 1), columns * (width + 1))[:-1, :-1]
     buffer = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(grid)).save(buffer, format="PNG")
+    Image.fromarray(np.ascontiguousarray(grid)).save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
 
 

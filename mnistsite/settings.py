@@ -136,7 +136,6 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
     "django.contrib.staticfiles.finders.AppDirectoriesFinder",
-    "predictor.staticfinders.PlotlyFinder",
 ]
 #: With a bucket, uploads and model files live in Cloud Storage, shared by every Cloud Run instance.
 GS_BUCKET_NAME = os.environ.get("GS_BUCKET_NAME", "")

@@ -29,9 +29,10 @@ logger = logging.getLogger(__name__)
 
 
 NO_PICTURE = "No picture was sent: post it as multipart form field 'image'."
-#: The upload page's script sends a camera JPEG with its longer side shrunk to this (the server
-#: reads pictures at 250 px; staff reviewing the stored original still see the digit sharply).
-PHOTO_UPLOAD_SIDE = 1280
+#: The upload page's script sends a camera JPEG with its longer side shrunk to this. The server reads
+#: pictures at 250 px, but from 1600 px (decoded at 400) fine-pen digits read as from the camera's own
+#: file, where 1280 or 1000 px lost a few in 400 (docs/benchmarks.md).
+PHOTO_UPLOAD_SIDE = 1600
 
 
 def _uploaded_bytes(request: HttpRequest) -> bytes:

@@ -3,7 +3,8 @@
 Times each stage of POST /api/predict/ on its own — multipart parsing, decoding, preparation,
 the LiteRT forward pass, storing the original, signing the token — and the whole request through
 Django's WSGI handler with every middleware, plus GET /healthz as the cost of Django itself.
-For a 28×28 MNIST PNG and a 1000×1000 phone-photo JPEG. Microseconds per call, best of 5 runs.
+For a 28×28 MNIST PNG, a 1000×1000 phone-photo JPEG, a 4000×3000 camera JPEG and that photo as the
+upload page sends it. Microseconds per call, best of 5 runs.
 
     python bench/request_costs.py [--repeat 500]
 """
@@ -57,12 +58,21 @@ def main() -> None:
     from mnistsite.wsgi import application
     from predictor import preprocessing, services, tokens
     from predictor.inference import get_classifier
+    from predictor.views import PHOTO_UPLOAD_SIDE
     from predictor.tests import renders
 
     call_command("migrate", verbosity=0)
     digits, _ = renders.mnist_samples()
+    # A camera's own JPEG, as a page without JavaScript (or an API client) sends it, and the same
+    # photo as the upload page's script sends it: shrunk to PHOTO_UPLOAD_SIDE, JPEG quality 92.
+    camera = renders.phone_photo(digits[5], size=(3000, 4000), digit_height=1040)
+    side = PHOTO_UPLOAD_SIDE
+    shrunk = renders.encode(Image.open(io.BytesIO(camera)).resize((side, side * 3 // 4), Image.Resampling.LANCZOS),
+                            "JPEG", quality=92)
     uploads = {"28×28 PNG": renders.encode(Image.fromarray(digits[0])),
-               "1000×1000 JPEG": renders.large_phone_photo(digits[5])}
+               "1000×1000 JPEG": renders.large_phone_photo(digits[5]),
+               f"4000×3000 camera JPEG ({len(camera) / 1e6:.1f} MB)": camera,
+               f"the same at {side} px ({len(shrunk) / 1e3:.0f} KB)": shrunk}
     classifier = get_classifier()
 
     def request(method: str, path: str, body: bytes = b"", content_type: str = "") -> None:
@@ -95,7 +105,8 @@ def main() -> None:
             "whole request (Django WSGI)": lambda: request("POST", "/api/predict/", body, content_type),
             "GET /healthz (Django alone)": lambda: request("GET", "/healthz"),
         }
-        repeat = args.repeat if len(data) < 10_000 else max(args.repeat // 10, 20)  # photos take ms each
+        # photos take milliseconds each, a camera's own JPEG tens of them
+        repeat = args.repeat if len(data) < 10_000 else max(args.repeat // 10, 20) if len(data) < 1_000_000 else 10
         for name, stage in stages.items():
             rows.setdefault(name, []).append(best_of(stage, repeat))
     rows["prepare_digit"] = [both - decode for both, decode in zip(rows["prepare_digit"], rows["decode (open_image)"])]

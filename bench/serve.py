@@ -3,10 +3,11 @@
 Starts gunicorn with mnistsite/gunicorn.conf.py (2 sync workers) on loopback, then the same server
 with bench/naive_app.py (Keras `model.predict` per request), and drives each with wrk (Debian's
 `wrk`) posting one 28×28 PNG, then one 1000×1000 phone-photo JPEG, then the PNG with
-feature_maps=1: first with --connections clients (throughput, and latency under load: with 4
-clients and 2 workers every request waits for one other), then with one client at a time (the
-latency of a single request). Also reports each worker's RSS and the time from process start to
-first answer.
+feature_maps=1, then the photo through the upload form (the HTML result page a browser gets, with
+its chart and feature-map grids): first with --connections clients (throughput, and latency under
+load: with 4 clients and 2 workers every request waits for one other), then with one client at a
+time (the latency of a single request). Also reports each worker's RSS and the time from process
+start to first answer.
 Loopback only; every run stops by itself.
 
     python bench/serve.py [--seconds 15] [--connections 4]
@@ -36,7 +37,10 @@ local f = io.open("{body}", "rb")
 wrk.body = f:read("*all")
 f:close()
 wrk.headers["Content-Type"] = "{content_type}"
+wrk.headers["Cookie"] = "csrftoken={csrf}"
 """
+#: The upload form's CSRF secret, sent as the cookie and the form field a browser would send.
+CSRF_SECRET = "benchmarkbenchmarkbenchmarkbench"
 
 
 def bodies(workdir: Path) -> dict[str, tuple[Path, str]]:
@@ -45,10 +49,12 @@ def bodies(workdir: Path) -> dict[str, tuple[Path, str]]:
     from predictor.tests import renders
 
     digits, _ = renders.mnist_samples()
-    files = {"png28": renders.encode(Image.fromarray(digits[0])), "jpeg1000": renders.large_phone_photo(digits[5])}
+    photo = renders.large_phone_photo(digits[5])
+    files = {"png28": (renders.encode(Image.fromarray(digits[0])), {}), "jpeg1000": (photo, {}),
+             "jpeg1000_form": (photo, {"csrfmiddlewaretoken": CSRF_SECRET})}
     out = {}
-    for name, data in files.items():
-        body, content_type = liveserver.multipart(data)
+    for name, (data, fields) in files.items():
+        body, content_type = liveserver.multipart(data, fields=fields)
         path = workdir / f"{name}.body"
         path.write_bytes(body)
         out[name] = (path, content_type)
@@ -65,7 +71,7 @@ def worker_rss_mib(server: subprocess.Popen) -> list[float]:
 
 def wrk(base: str, path: str, body: tuple[Path, str], seconds: int, connections: int, workdir: Path) -> dict:
     script = workdir / f"{uuid.uuid4().hex}.lua"
-    script.write_text(WRK_SCRIPT.format(body=body[0], content_type=body[1]))
+    script.write_text(WRK_SCRIPT.format(body=body[0], content_type=body[1], csrf=CSRF_SECRET))
     result = subprocess.run(["wrk", "-t", str(min(2, connections)), "-c", str(connections), "-d", f"{seconds}s", "--latency", "-s",
                              str(script), base + path], capture_output=True, text=True, timeout=seconds + 60)
     text = result.stdout
@@ -87,6 +93,7 @@ def main() -> None:
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-serve-"))
     env = liveserver.throwaway_env(workdir, RATELIMIT_PREDICT="")
+    liveserver.collect_static(env)
     liveserver.migrate(env)
     payloads = bodies(workdir)
     print(f"{dt.date.today()}; {machine.describe()}; wrk -t2 -c{args.connections} "
@@ -96,10 +103,11 @@ def main() -> None:
         process, base, boot = liveserver.start_gunicorn(env, app=app)
         try:
             runs = [("png28", "/api/predict/", "28×28 PNG"), ("jpeg1000", "/api/predict/", "1000×1000 JPEG"),
-                    ("png28", "/api/predict/?feature_maps=1", "28×28 PNG + feature maps")]
+                    ("png28", "/api/predict/?feature_maps=1", "28×28 PNG + feature maps"),
+                    ("jpeg1000_form", "/predict/", "1000×1000 JPEG, upload form's result page")]
             for connections in (args.connections, 1):
                 for body, path, name in runs:
-                    if "baseline" in label and "feature" in name:
+                    if "baseline" in label and ("feature" in name or "form" in name):
                         continue
                     r = wrk(base, path, payloads[body], args.seconds, connections, workdir)
                     clients = "" if connections == args.connections else ", one client"

@@ -24,10 +24,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def multipart(data: bytes, *, field: str = "image", filename: str = "upload.bin") -> tuple[bytes, str]:
-    """A one-file multipart body and its Content-Type."""
+def multipart(data: bytes, *, field: str = "image", filename: str = "upload.bin",
+              fields: dict[str, str] | None = None) -> tuple[bytes, str]:
+    """A multipart body with one file (and any plain `fields` before it) and its Content-Type."""
     boundary = uuid.uuid4().hex
-    body = (
+    body = b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in (fields or {}).items()
+    ) + (
         f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\n"
         "Content-Type: application/octet-stream\r\n\r\n"
     ).encode() + data + f"\r\n--{boundary}--\r\n".encode()
@@ -50,6 +54,12 @@ def throwaway_env(directory: Path, **overrides: str) -> dict[str, str]:
 
 def migrate(env: dict[str, str]) -> None:
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env,
+                   check=True, timeout=180)
+
+
+def collect_static(env: dict[str, str]) -> None:
+    """As the container image is built: pages then link the hashed files the manifest names."""
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=env,
                    check=True, timeout=180)
 
 

@@ -95,8 +95,12 @@ def test_small_photos_and_other_pictures_are_sent_as_they_are(page, tmp_path):
     assert page.problems == []
 
 
+PLOTLY_FETCHED = "performance.getEntriesByType('resource').some((entry) => entry.name.includes('plotly'))"
+
+
 def test_draw_a_digit_on_the_pad(page):
     page.goto(page.base + "/")
+    assert not page.evaluate(PLOTLY_FETCHED), "plotly.js waits until the pad is used"
     box = page.locator("#drawpad").bounding_box()
     x = box["x"] + box["width"] * 0.5
     page.mouse.move(x, box["y"] + box["height"] * 0.2)
@@ -106,6 +110,7 @@ def test_draw_a_digit_on_the_pad(page):
     page.mouse.up()
     page.wait_for_selector("#drawpad-result:not([hidden])", timeout=20_000)  # no eval: the CSP forbids it
     assert page.inner_text("#drawpad-digit") == "1"
+    page.wait_for_selector("#drawpad-chart .plot-container", timeout=20_000)  # plotly.js arrives meanwhile
     assert page.locator("#drawpad-chart .plot-container").count() == 1, "the chart was drawn"
     page.click("#drawpad-result summary")
     assert page.locator("#drawpad-maps canvas").count() == 4, "one feature-map grid per conv layer"

@@ -102,8 +102,25 @@
     var box = pad.getBoundingClientRect();
     return [(event.clientX - box.left) * pad.width / box.width, (event.clientY - box.top) * pad.height / box.height];
   }
+  // plotly.js (1.2 MB of script) is fetched when the pad is first touched, not with the page: people
+  // who upload a picture never need it here, and the home page is ready without parsing it.
+  var plotly = null;
+  function withPlotly(draw) {
+    if (!plotly) {
+      plotly = window.Plotly ? Promise.resolve() : new Promise(function (resolve, reject) {
+        var script = document.createElement("script");
+        script.src = pad.dataset.plotly;
+        script.onload = resolve;
+        script.onerror = function () { plotly = null; reject(); };  // the next result tries again
+        document.head.appendChild(script);
+      });
+    }
+    plotly.then(draw, function () { /* no chart; the digit and its confidence are shown */ });
+  }
+
   pad.addEventListener("pointerdown", function (event) {
     event.preventDefault();
+    withPlotly(function () {});
     try { pad.setPointerCapture(event.pointerId); } catch (error) { /* pointer already gone */ }
     current = [point(event)];
     strokes.push(current);
@@ -160,13 +177,13 @@
     chart.setAttribute("aria-label", "Probability of each digit: " + data.probabilities.map(function (p, d) {
       return d + " " + Math.round(p * 100) + " %";
     }).join(", "));
-    if (window.Plotly) {
+    withPlotly(function () {
       window.Plotly.react(chart, [{type: "bar", x: ["0","1","2","3","4","5","6","7","8","9"], y: data.probabilities,
         marker: {color: data.probabilities.map(function (p, d) { return d === data.digit ? "#2563eb" : "#94a3b8"; })},
         hovertemplate: "digit %{x}: %{y:.1%}<extra></extra>"}],
         {height: 260, margin: {l: 50, r: 10, t: 10, b: 40}, yaxis: {range: [0, 1], tickformat: ".0%"}, xaxis: {type: "category"}},
         {displayModeBar: false, responsive: true});
-    }
+    });
   }
 
   // Feature maps arrive as uint8, channel-first; each channel becomes one tile of a grid.

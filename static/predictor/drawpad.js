@@ -8,9 +8,9 @@
 
   // --- Camera photos are shrunk before they are sent. ------------------------------------------
   // A phone camera's JPEG (12 MP and more, 2-10 MB) holds far more than the server reads, which
-  // works at 250 px. Sent with its longer side at the form's data-photo-side it uploads 10-40x
-  // faster, decodes in a tenth of the time and fits the upload limit; EXIF rotation is applied on
-  // the way. Anything else (PNG, GIF, a drawing, a transparent canvas) is sent as it is.
+  // works at 250 px. Sent with its longer side at the form's data-photo-side it is a tenth of the
+  // bytes or less, the server decodes it several times faster, and it fits the upload limit; EXIF
+  // rotation is applied on the way. Anything else (PNG, GIF, a drawing, a canvas) goes as it is.
   var photoSide = Number(form.dataset.photoSide) || 0;
   var uploadStatus = document.getElementById("upload-status");
   function shrunkPhoto(file) {
@@ -102,8 +102,9 @@
     var box = pad.getBoundingClientRect();
     return [(event.clientX - box.left) * pad.width / box.width, (event.clientY - box.top) * pad.height / box.height];
   }
-  // plotly.js (1.2 MB of script) is fetched when the pad is first touched, not with the page: people
-  // who upload a picture never need it here, and the home page is ready without parsing it.
+  // plotly.js (1.2 MB of script) runs when the pad is first touched, not with the page: people who
+  // upload a picture never need it here, and the page is ready without parsing it (it only
+  // prefetches the file, which the result page needs too).
   var plotly = null;
   function withPlotly(draw) {
     if (!plotly) {

@@ -102,9 +102,9 @@
     var box = pad.getBoundingClientRect();
     return [(event.clientX - box.left) * pad.width / box.width, (event.clientY - box.top) * pad.height / box.height];
   }
-  // plotly.js (1.2 MB of script) runs when the pad is first touched, not with the page: people who
-  // upload a picture never need it here, and the page is ready without parsing it (it only
-  // prefetches the file, which the result page needs too).
+  // plotly.js (1.2 MB of script) runs when the first result is shown, not with the page: people who
+  // upload a picture never need it here, the page is ready without parsing it (it only prefetches
+  // the file, which the result page needs too), and parsing it never stalls a stroke being drawn.
   var plotly = null;
   function withPlotly(draw) {
     if (!plotly) {
@@ -121,7 +121,6 @@
 
   pad.addEventListener("pointerdown", function (event) {
     event.preventDefault();
-    withPlotly(function () {});
     try { pad.setPointerCapture(event.pointerId); } catch (error) { /* pointer already gone */ }
     current = [point(event)];
     strokes.push(current);

@@ -97,3 +97,4 @@ def test_home_page_offers_draw_pad_drop_zone_and_camera(client):
     assert 'id="drawpad"' in html and 'id="drawpad-undo"' in html and 'id="drawpad-clear"' in html
     assert 'id="drop-zone"' in html and 'capture="environment"' in html
     assert "<noscript>" in html, "without JavaScript the page says the upload still works"
+    assert "{#" not in html and "{%" not in html, "no template syntax leaks into the page"

@@ -95,6 +95,17 @@ def test_small_photos_and_other_pictures_are_sent_as_they_are(page, tmp_path):
     assert page.problems == []
 
 
+def test_a_file_the_browser_cannot_read_still_reaches_the_server(page, tmp_path):
+    """Named and typed as a JPEG, but not one: the page's shrinking gives up and sends it as it is,
+    and the server's message is shown."""
+    broken = tmp_path / "photo.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0" + bytes(range(256)) * 40)
+    page.goto(page.base + "/")
+    page.set_input_files("#id_image", str(broken))
+    page.wait_for_selector("p.error", timeout=20_000)
+    assert "not a picture we can read" in page.inner_text("p.error")
+
+
 PLOTLY_AS_SCRIPT = ("performance.getEntriesByType('resource').some("
                     "(entry) => entry.name.includes('plotly') && entry.initiatorType === 'script')")
 

@@ -67,7 +67,8 @@ def main() -> None:
     # photo as the upload page's script sends it: shrunk to PHOTO_UPLOAD_SIDE, JPEG quality 92.
     camera = renders.phone_photo(digits[5], size=(3000, 4000), digit_height=1040)
     side = PHOTO_UPLOAD_SIDE
-    shrunk = renders.encode(Image.open(io.BytesIO(camera)).resize((side, side * 3 // 4), Image.Resampling.LANCZOS),
+    photo = Image.open(io.BytesIO(camera))
+    shrunk = renders.encode(photo.resize((side, round(photo.height * side / photo.width)), Image.Resampling.LANCZOS),
                             "JPEG", quality=92)
     uploads = {"28×28 PNG": renders.encode(Image.fromarray(digits[0])),
                "1000×1000 JPEG": renders.large_phone_photo(digits[5]),

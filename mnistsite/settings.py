@@ -139,15 +139,21 @@ STATICFILES_FINDERS = [
 ]
 #: With a bucket, uploads and model files live in Cloud Storage, shared by every Cloud Run instance.
 GS_BUCKET_NAME = os.environ.get("GS_BUCKET_NAME", "")
+_CLOUD_STORAGE = {"bucket_name": GS_BUCKET_NAME, "default_acl": None, "querystring_auth": True}
+_LOCAL_FILES = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 STORAGES = {
     "default": (
-        {
-            "BACKEND": "storages.backends.gcloud.GoogleCloudStorage",
-            "OPTIONS": {"bucket_name": GS_BUCKET_NAME, "default_acl": None, "querystring_auth": True,
-                        "file_overwrite": False},
-        }
+        {"BACKEND": "storages.backends.gcloud.GoogleCloudStorage",
+         "OPTIONS": {**_CLOUD_STORAGE, "file_overwrite": False}}
         if GS_BUCKET_NAME
-        else {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+        else _LOCAL_FILES
+    ),
+    # Originals of uploads, in the same place, written on the request path under fresh random names:
+    # one Cloud Storage request each instead of three (mnistsite/storages.py).
+    "originals": (
+        {"BACKEND": "mnistsite.storages.CreateOnlyCloudStorage", "OPTIONS": _CLOUD_STORAGE}
+        if GS_BUCKET_NAME
+        else _LOCAL_FILES
     ),
     "staticfiles": {
         "BACKEND": (

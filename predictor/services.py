@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
+from django.core.files.storage import storages
 
 from predictor.inference import Prediction, get_classifier
 from predictor.preprocessing import ImageLimits, open_image, prepare_digit
@@ -48,9 +48,11 @@ class DigitReading:
 
 
 def store_original(*, data: bytes, image_format: str, token_id: str) -> str:
+    """Write an upload's original. The "originals" storage is the default storage's place (where
+    `Feedback.original` reads it), with one request per write on Cloud Storage."""
     today = dt.datetime.now(dt.timezone.utc)
     name = f"{ORIGINALS_FOLDER}/{today:%Y/%m/%d}/{token_id}.{STORED_TYPES[image_format][0]}"
-    return default_storage.save(name, ContentFile(data))
+    return storages["originals"].save(name, ContentFile(data))
 
 
 def read_digit(*, data: bytes, with_feature_maps: bool = False) -> DigitReading:

@@ -126,12 +126,13 @@ def test_container_start_sequence_serves_health_and_a_prediction():
 
 def test_a_bucket_moves_uploads_and_models_to_cloud_storage():
     script = ("import django; django.setup(); from django.conf import settings; "
-              "from django.core.files.storage import default_storage; "
-              "bucket = default_storage.bucket_name; "
-              "print(settings.STORAGES['default']['BACKEND'], type(default_storage._wrapped).__name__, bucket)")
+              "from django.core.files.storage import default_storage, storages; "
+              "bucket = default_storage.bucket_name; originals = storages['originals']; "
+              "print(settings.STORAGES['default']['BACKEND'], type(default_storage._wrapped).__name__, bucket, "
+              "type(originals).__name__, originals.bucket_name, originals.location == default_storage.location)")
     env = {**os.environ, "GS_BUCKET_NAME": "my-bucket", "DJANGO_SETTINGS_MODULE": "mnistsite.settings"}
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.split()[-3:] == ["storages.backends.gcloud.GoogleCloudStorage", "GoogleCloudStorage",
-                                          "my-bucket"]
+    assert result.stdout.split()[-6:] == ["storages.backends.gcloud.GoogleCloudStorage", "GoogleCloudStorage",
+                                          "my-bucket", "CreateOnlyCloudStorage", "my-bucket", "True"]

@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import machine  # noqa: E402
+from bench.serve import UNREACHABLE_RATE  # noqa: E402
 
 
 def best_of(function, repeat: int) -> float:
@@ -45,7 +46,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="bench-costs-"))
     from predictor.tests import liveserver
 
-    os.environ.update(liveserver.throwaway_env(workdir, RATELIMIT_PREDICT=""))
+    os.environ.update(liveserver.throwaway_env(workdir, RATELIMIT_PREDICT=UNREACHABLE_RATE))
     import django
 
     django.setup()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -14,7 +15,9 @@ from django.utils.html import format_html
 from feedback.models import Feedback
 from feedback.reports import confusion_by_version
 from feedback.services import review
+from feedback.thumbnails import THUMBNAIL_SIDE, thumbnail
 from predictor.featuremaps import model_input_uri
+from predictor.preprocessing import ImageRejected
 from predictor.services import STORED_TYPES
 
 #: Stored originals are only ever sent back as an image type, never as what the client claimed.
@@ -62,8 +65,8 @@ class FeedbackAdmin(admin.ModelAdmin):
 
     # -- columns -------------------------------------------------------------------------------
     @staticmethod
-    def _original_img(obj: Feedback, style: str):
-        url = reverse("admin:feedback_feedback_original", args=[obj.pk])
+    def _original_img(obj: Feedback, style: str, *, view: str = "original"):
+        url = reverse(f"admin:feedback_feedback_{view}", args=[obj.pk])
         return format_html('<img src="{}" alt="uploaded picture" style="{}">', url, style)
 
     @staticmethod
@@ -74,7 +77,8 @@ class FeedbackAdmin(admin.ModelAdmin):
 
     @admin.display(description="original")
     def original_thumbnail(self, obj: Feedback):
-        return self._original_img(obj, "max-height:56px;max-width:56px")
+        side = THUMBNAIL_SIDE // 2
+        return self._original_img(obj, f"max-height:{side}px;max-width:{side}px", view="thumbnail")
 
     @admin.display(description="model input")
     def input_thumbnail(self, obj: Feedback):
@@ -111,12 +115,14 @@ class FeedbackAdmin(admin.ModelAdmin):
         extra = [
             path("<int:pk>/original/", self.admin_site.admin_view(self.original_view),
                  name="feedback_feedback_original"),
+            path("<int:pk>/original/thumbnail/", self.admin_site.admin_view(self.thumbnail_view),
+                 name="feedback_feedback_thumbnail"),
             path("confusion/", self.admin_site.admin_view(self.confusion_view), name="feedback_feedback_confusion"),
         ]
         return extra + super().get_urls()
 
-    def original_view(self, request, pk: int):
-        """The uploaded picture, for staff only, always as an image type with nosniff."""
+    def _stored_original(self, request, pk: int):
+        """The record's original, opened, and the image type it is served as (staff only)."""
         if not self.has_view_permission(request):
             raise PermissionDenied
         record = get_object_or_404(Feedback, pk=pk)
@@ -124,14 +130,33 @@ class FeedbackAdmin(admin.ModelAdmin):
         if extension not in SAFE_IMAGE_TYPES:
             raise Http404("not an image")
         try:
-            handle = record.original.open("rb")
+            return record.original.open("rb"), SAFE_IMAGE_TYPES[extension]
         except (FileNotFoundError, OSError) as error:
             raise Http404("the original is no longer stored") from error
-        response = FileResponse(handle, content_type=SAFE_IMAGE_TYPES[extension])
+
+    @staticmethod
+    def _as_picture(response: HttpResponse) -> HttpResponse:
+        """Always an image type, with nosniff and a sandbox, whatever the bytes hold."""
         response["X-Content-Type-Options"] = "nosniff"
         response["Content-Security-Policy"] = "default-src 'none'; sandbox"
         response["Cache-Control"] = "private, max-age=3600"
         return response
+
+    def original_view(self, request, pk: int):
+        """The uploaded picture, as uploaded."""
+        handle, content_type = self._stored_original(request, pk)
+        return self._as_picture(FileResponse(handle, content_type=content_type))
+
+    def thumbnail_view(self, request, pk: int):
+        """The uploaded picture for the list, a few kilobytes instead of up to megabytes."""
+        handle, _ = self._stored_original(request, pk)
+        with handle:
+            data = handle.read(settings.MAX_UPLOAD_BYTES + 1)
+        try:
+            picture, content_type = thumbnail(data=data)
+        except ImageRejected as error:
+            raise Http404("the original cannot be shown") from error
+        return self._as_picture(HttpResponse(picture, content_type=content_type))
 
     def confusion_view(self, request):
         if not self.has_view_permission(request):

@@ -65,8 +65,12 @@ class ImageLimits:
     max_pixels: int = 40_000_000
 
 
-def open_image(data: bytes, *, limits: ImageLimits = ImageLimits()) -> tuple[Image.Image, str]:
+def open_image(
+    data: bytes, *, limits: ImageLimits = ImageLimits(), side: int = WORKING_SIDE, jpeg_mode: str = "L"
+) -> tuple[Image.Image, str]:
     """Decode `data` safely: known formats only, pixel count checked before decoding, first frame.
+    A JPEG is decoded at the smallest of its 1/2‥1/8 scales that keeps the longer side ≥ `side`, in
+    `jpeg_mode` ("L" for reading the digit: grey straight from the decoder).
 
     Returns the upright picture and the format Pillow recognised (never the client's file name)."""
     if not data:
@@ -87,9 +91,8 @@ def open_image(data: bytes, *, limits: ImageLimits = ImageLimits()) -> tuple[Ima
             image_format = image.format or "PNG"
             image.seek(0)  # animated GIF/WebP/PNG: the first frame
             if image.format == "JPEG":
-                # Grey, at the smallest of JPEG's 1/2‥1/8 scales that keeps the longer side ≥ WORKING_SIDE.
-                shrink = max(width, height) / WORKING_SIDE
-                image.draft("L", (math.ceil(width / shrink), math.ceil(height / shrink)))
+                shrink = max(width, height) / side
+                image.draft(jpeg_mode, (math.ceil(width / shrink), math.ceil(height / shrink)))
             image.load()
     except ImageRejected:
         raise
@@ -127,6 +130,14 @@ def _gray(image: Image.Image) -> np.ndarray:
     if image.mode in _DEEP_MODES or "A" in image.getbands() or "transparency" in image.info:
         return _to_gray(_shrink(image))
     return np.asarray(_shrink(image if image.mode == "L" else image.convert("L")))
+
+
+def grey_picture(image: Image.Image) -> Image.Image:
+    """The picture as preprocessing reads it before looking for the digit: 8-bit grey, at most
+    WORKING_SIDE px, 16-bit pictures stretched to 8 bits and transparent areas filled with the colour
+    opposite the strokes (white strokes on a transparent canvas stay visible)."""
+    gray = _gray(image)
+    return Image.fromarray(gray if gray.dtype == np.uint8 else np.round(gray).astype(np.uint8))
 
 
 def _shrink(image: Image.Image) -> Image.Image:

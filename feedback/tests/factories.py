@@ -31,17 +31,22 @@ def make_feedback(
     model_version: str = "base-test",
     pixels: np.ndarray | None = None,
     token_id: str | None = None,
+    original: bytes | None = None,
+    extension: str = "png",
 ) -> Feedback:
-    """A stored record without going through the API (for admin, reports and finetune tests)."""
+    """A stored record without going through the API (for admin, reports and finetune tests); its
+    original is the 28×28 `pixels` as a PNG unless `original` (stored with `extension`) is given."""
     pixels = np.zeros((28, 28), np.uint8) if pixels is None else np.asarray(pixels, dtype=np.uint8)
     token_id = token_id or uuid.uuid4().hex
-    original = default_storage.save(f"uploads/test/{token_id}.png", ContentFile(renders.encode(Image.fromarray(pixels))))
+    if original is None:
+        original = renders.encode(Image.fromarray(pixels))
+    stored_name = default_storage.save(f"uploads/test/{token_id}.{extension}", ContentFile(original))
     probabilities = [0.0] * 10
     probabilities[predicted] = 0.9
     probabilities[(predicted + 1) % 10] = 0.1
     return Feedback.objects.create(
         token_id=token_id,
-        original=original,
+        original=stored_name,
         model_input=pixels.tobytes(),
         predicted_digit=predicted,
         probabilities=probabilities,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.contrib.auth.models import Permission, User
+from PIL import Image
 
 from feedback.models import Feedback
 from feedback.reports import confusion_by_version
@@ -31,7 +34,7 @@ def reviewer(client):
 def test_list_shows_thumbnails_prediction_label_confidence_version_status(client, reviewer):
     record = make_feedback(label=3, predicted=8, pixels=DIGITS[0])
     html = client.get(CHANGELIST).content.decode()
-    assert f"/admin/feedback/feedback/{record.pk}/original/" in html
+    assert f'src="/admin/feedback/feedback/{record.pk}/original/thumbnail/"' in html
     assert 'alt="28×28 model input"' in html and "data:image/png;base64," in html
     assert "90%" in html and "base-test" in html and "pending" in html
     assert "Confusion matrix" in html
@@ -84,6 +87,7 @@ def test_anonymous_user_is_sent_to_login(client):
     record = make_feedback()
     assert client.get(CHANGELIST).status_code == 302
     assert client.get(f"{CHANGELIST}{record.pk}/original/").status_code == 302
+    assert client.get(f"{CHANGELIST}{record.pk}/original/thumbnail/").status_code == 302
 
 
 def test_reviewer_corrects_the_label_before_approving(client, reviewer):
@@ -109,6 +113,32 @@ def test_original_is_served_as_an_image_with_nosniff(client, reviewer):
     assert response["Content-Type"] == "image/png"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert b"".join(response.streaming_content).startswith(b"\x89PNG")
+
+
+def test_the_list_shows_a_photo_as_a_small_upright_thumbnail(client, reviewer):
+    """A page of the list shows 50 originals at 56 px: a photo is sent as a few kilobytes, not whole."""
+    photo = renders.phone_photo(DIGITS[1], exif_orientation=6, size=(1600, 1200), digit_height=600)
+    record = make_feedback(pixels=DIGITS[1], original=photo, extension="jpg")
+
+    response = client.get(f"{CHANGELIST}{record.pk}/original/thumbnail/")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/jpeg" and response["X-Content-Type-Options"] == "nosniff"
+    assert len(response.content) < len(photo) / 50
+    picture = Image.open(io.BytesIO(response.content))
+    assert picture.format == "JPEG" and picture.size == (84, 112)  # stored sideways, shown upright
+
+
+@pytest.mark.parametrize("stored", [b"", b"\x89PNG\r\n\x1a\n damaged", b"<svg onload=alert(1)>"])
+def test_a_thumbnail_of_an_unreadable_original_is_not_found(client, reviewer, stored):
+    record = make_feedback(original=stored)
+    assert client.get(f"{CHANGELIST}{record.pk}/original/thumbnail/").status_code == 404
+
+
+def test_a_thumbnail_of_a_deleted_original_is_not_found(client, reviewer):
+    record = make_feedback()
+    record.original.delete(save=False)
+    assert client.get(f"{CHANGELIST}{record.pk}/original/thumbnail/").status_code == 404
 
 
 def test_confusion_matrix_per_model_version(client, reviewer):

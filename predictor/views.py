@@ -8,8 +8,10 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
+from django.middleware.gzip import GZipMiddleware
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET, require_http_methods
 
 from mnistsite.http import (
@@ -26,6 +28,7 @@ from predictor.preprocessing import ImageRejected, NoDigitFound
 from predictor.services import DigitReading, read_digit
 
 logger = logging.getLogger(__name__)
+_GZIP = GZipMiddleware(lambda request: None)  # Django's gzip, applied to chosen responses only
 
 
 NO_PICTURE = "No picture was sent: post it as multipart form field 'image'."
@@ -83,6 +86,9 @@ def api_predict(request: HttpRequest) -> JsonResponse:
     if prediction.feature_maps:
         body["feature_maps"] = featuremaps.quantise(prediction.feature_maps)
         body["model_input_png"] = featuremaps.model_input_uri(reading.pixels)
+        # ≈ 55 KB of JSON, ≈ 19 KB gzipped, on every stroke of the draw pad: worth 1.3 ms of CPU for
+        # clients that accept gzip. A plain answer (1.2 KB) would shrink by a tenth and is sent as is.
+        return _GZIP.process_response(request, JsonResponse(body))
     return JsonResponse(body)
 
 
@@ -133,6 +139,7 @@ def _result_context(reading: DigitReading) -> dict:
     }
 
 
+@gzip_page
 @require_http_methods(["POST"])
 def predict_page(request: HttpRequest) -> HttpResponse:
     try:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import gzip
+import json
 
 import numpy as np
 import pytest
@@ -127,6 +129,22 @@ def test_feature_maps_on_request(api, flag):
 def test_feature_maps_by_query_string(client):
     response = client.post(URL + "?feature_maps=1", {"image": upload(mnist_png(4))})
     assert "feature_maps" in response.json()
+
+
+def test_an_answer_with_feature_maps_is_gzipped_for_clients_that_accept_it(client):
+    plain = client.post(URL + "?feature_maps=1", {"image": upload(mnist_png(4))})
+    zipped = client.post(URL + "?feature_maps=1", {"image": upload(mnist_png(4))}, HTTP_ACCEPT_ENCODING="gzip, br")
+
+    assert plain.get("Content-Encoding") is None and "Accept-Encoding" in plain["Vary"]
+    assert zipped["Content-Encoding"] == "gzip" and "Accept-Encoding" in zipped["Vary"]
+    assert len(zipped.content) < len(plain.content) / 2
+    unzipped = json.loads(gzip.decompress(zipped.content))
+    assert unzipped["feature_maps"] == plain.json()["feature_maps"]
+
+
+def test_a_plain_answer_is_not_worth_gzipping(client):
+    response = client.post(URL, {"image": upload(mnist_png(4))}, HTTP_ACCEPT_ENCODING="gzip")
+    assert response.get("Content-Encoding") is None and response.json()["digit"] == 4
 
 
 def test_api_needs_no_csrf_token(mnist_client_enforcing_csrf):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import re
 
 import pytest
@@ -16,6 +17,17 @@ DIGITS, LABELS = renders.mnist_samples()
 
 def upload(data: bytes) -> SimpleUploadedFile:
     return SimpleUploadedFile("digit.jpg", data, content_type="image/jpeg")
+
+
+def test_the_result_page_is_gzipped_for_browsers_that_accept_it(client):
+    photo = renders.phone_photo(DIGITS[5])
+    plain = client.post("/predict/", {"image": upload(photo)})
+    zipped = client.post("/predict/", {"image": upload(photo)}, HTTP_ACCEPT_ENCODING="gzip, deflate, br")
+    assert plain.get("Content-Encoding") is None
+    assert zipped["Content-Encoding"] == "gzip" and "Accept-Encoding" in zipped["Vary"]
+    html = gzip.decompress(zipped.content).decode()
+    assert len(zipped.content) < 0.8 * len(plain.content)
+    assert f'data-testid="digit">{LABELS[5]}<' in html and html.count('data-testid="feature-map-layer"') == 4
 
 
 def test_home_page_has_an_upload_form(client):

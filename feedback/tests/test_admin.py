@@ -127,6 +127,7 @@ def test_the_list_shows_a_photo_as_a_small_upright_thumbnail(client, reviewer):
     assert len(response.content) < len(photo) / 50
     picture = Image.open(io.BytesIO(response.content))
     assert picture.format == "JPEG" and picture.size == (84, 112)  # stored sideways, shown upright
+    assert picture.mode == "RGB"  # a photo keeps its colours
 
 
 @pytest.mark.parametrize("stored", [b"", b"\x89PNG\r\n\x1a\n damaged", b"<svg onload=alert(1)>"])

@@ -34,6 +34,7 @@ class TrainConfig:
     weight_decay: float = 1e-4
     seed: int = 1
     european_styles: float = 0.35  # share of ones given a flag and of sevens a crossbar
+    hooked_nines: float = 0.0  # share of nines given a hooked tail; off in the bundled model (docs/model.md)
     train_limit: int | None = None  # a slice of the training set, for tests
     test_limit: int | None = None
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -101,7 +102,8 @@ def train_base(
     if config.test_limit:
         x_test, y_test = x_test[: config.test_limit], y_test[: config.test_limit]
 
-    x_train = with_european_styles(x_train, y_train, fraction=config.european_styles, seed=config.seed)
+    x_train = with_european_styles(x_train, y_train, fraction=config.european_styles, seed=config.seed,
+                                   hooked_nines=config.hooked_nines)
     steps_per_epoch = int(np.ceil(len(x_train) / config.batch_size))
     model = build_model()
     model.compile(

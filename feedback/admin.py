@@ -136,7 +136,7 @@ class FeedbackAdmin(admin.ModelAdmin):
 
     @staticmethod
     def _as_picture(response: HttpResponse) -> HttpResponse:
-        """Always an image type, with nosniff and a sandbox, whatever the bytes hold."""
+        """Headers that keep a served upload a picture whatever its bytes hold: nosniff, a sandbox."""
         response["X-Content-Type-Options"] = "nosniff"
         response["Content-Security-Policy"] = "default-src 'none'; sandbox"
         response["Cache-Control"] = "private, max-age=3600"

@@ -16,14 +16,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import machine  # noqa: E402
-from bench.serve import UNREACHABLE_RATE, bodies, wrk  # noqa: E402
+from bench.serve import prepared_app, wrk  # noqa: E402
 
 from predictor.tests import liveserver  # noqa: E402
 
@@ -43,10 +42,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--connections", type=int, default=4)
     args = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="bench-ceiling-"))
-    env = liveserver.throwaway_env(workdir, RATELIMIT_PREDICT=UNREACHABLE_RATE)
-    liveserver.migrate(env)
-    payloads = bodies(workdir)
+    workdir, env, payloads = prepared_app("bench-ceiling-")
     print(f"{dt.date.today()}; {machine.describe()}; wrk -t2 -c{args.connections} -d{args.seconds}s, "
           f"{args.rounds} rounds; gunicorn 2 sync workers\n")
     print("| served | upload | round | req/s | p50 ms | p99 ms | non-2xx |\n| --- | --- | ---: | ---: | ---: | ---: | ---: |")

@@ -48,6 +48,16 @@ CSRF_SECRET = "benchmarkbenchmarkbenchmarkbench"
 UNREACHABLE_RATE = "1000000000/h"
 
 
+def prepared_app(prefix: str) -> tuple[Path, dict[str, str], dict[str, tuple[Path, str]]]:
+    """A throwaway folder, the app's environment there as the container has it (static files
+    collected, database migrated, rate limiter on) and the request bodies wrk posts."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    env = liveserver.throwaway_env(workdir, RATELIMIT_PREDICT=UNREACHABLE_RATE)
+    liveserver.collect_static(env)
+    liveserver.migrate(env)
+    return workdir, env, bodies(workdir)
+
+
 def bodies(workdir: Path) -> dict[str, tuple[Path, str]]:
     from PIL import Image
 
@@ -96,11 +106,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=4)
     args = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="bench-serve-"))
-    env = liveserver.throwaway_env(workdir, RATELIMIT_PREDICT=UNREACHABLE_RATE)
-    liveserver.collect_static(env)
-    liveserver.migrate(env)
-    payloads = bodies(workdir)
+    workdir, env, payloads = prepared_app("bench-serve-")
     print(f"{dt.date.today()}; {machine.describe()}; wrk -t2 -c{args.connections} "
           f"(then -t1 -c1) -d{args.seconds}s; gunicorn 2 sync workers\n")
     print("| server | upload | req/s | p50 ms | p90 ms | p99 ms | non-2xx |\n| --- | --- | ---: | ---: | ---: | ---: | ---: |")

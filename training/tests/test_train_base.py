@@ -17,7 +17,7 @@ def test_train_base_writes_model_export_and_card(mnist_path, tmp_path, capsys):
     output = tmp_path / "run"
     call_command(
         "train_base", data=str(mnist_path), epochs=1, seed=3, output=str(output),
-        train_limit=1024, test_limit=300, verbosity=0,
+        train_limit=1024, test_limit=300, european_styles=0.2, hooked_nines=0.35, verbosity=0,
     )
     assert {p.name for p in output.iterdir()} == {"model.keras", "model.tflite", "model_card.json"}
     card = json.loads((output / "model_card.json").read_text())
@@ -28,6 +28,9 @@ def test_train_base_writes_model_export_and_card(mnist_path, tmp_path, capsys):
     assert set(card["served_accuracy"]) >= {"mnist_test_direct", "mnist_test_upload"}
     assert card["command_line"].startswith("python manage.py train_base --data ")
     assert "--seed 3" in card["command_line"] and "--train-limit 1024" in card["command_line"]
+    # The recipe's options are in the command that reproduces the run, and in the card's config.
+    assert "--european-styles 0.2" in card["command_line"] and "--hooked-nines 0.35" in card["command_line"]
+    assert card["config"]["european_styles"] == 0.2 and card["config"]["hooked_nines"] == 0.35
     # The exported model answers like the card says the Keras model does.
     from training.mnist import load_mnist
 
@@ -41,3 +44,11 @@ def test_train_base_writes_model_export_and_card(mnist_path, tmp_path, capsys):
 def test_train_base_refuses_a_missing_data_file(tmp_path):
     with pytest.raises(CommandError, match="not found"):
         call_command("train_base", data=str(tmp_path / "missing.npz"), output=str(tmp_path / "o"), verbosity=0)
+
+
+@pytest.mark.parametrize("option", ["european_styles", "hooked_nines"])
+@pytest.mark.parametrize("share", [-0.1, 1.5])
+def test_train_base_refuses_a_share_outside_zero_to_one(tmp_path, option, share):
+    with pytest.raises(CommandError, match="between 0 and 1"):
+        call_command("train_base", output=str(tmp_path / "o"), verbosity=0, **{option: share})
+    assert not (tmp_path / "o").exists()

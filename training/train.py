@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from training.augment import AugmentConfig, augment_batch
-from training.evaluation import evaluate_model
+from training.evaluation import evaluate_model, missed_goals
 from training.export import export_tflite
 from training.mnist import file_sha256, load_mnist
 from training.network import build_model
@@ -141,6 +141,7 @@ def train_base(
         "name": model.name,
         "test_accuracy": round(test_accuracy, 6),
         "served_accuracy": served,
+        "missed_goals": missed_goals(served),
         "test_images": int(len(x_test)),
         "train_images": int(len(x_train)),
         "dataset": {"source": data.source, "sha256": data.sha256},

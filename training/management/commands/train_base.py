@@ -73,6 +73,11 @@ class Command(BaseCommand):
                 f"in {card['training_seconds']:.0f} s; model version {card['version']} written to {output}"
             )
         )
+        for figure, goal in card["missed_goals"].items():
+            self.stdout.write(self.style.WARNING(
+                f"{figure}: {card['served_accuracy'][figure]:.2%} is below the goal of {goal:.1%}; "
+                "do not bundle this model."
+            ))
 
     @staticmethod
     def _command_line(options: dict, *, data: str, output: Path, config) -> str:

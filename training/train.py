@@ -33,8 +33,8 @@ class TrainConfig:
     warmup_epochs: float = 1.0
     weight_decay: float = 1e-4
     seed: int = 1
-    european_styles: float = 0.35  # share of ones given a flag and of sevens a crossbar
-    hooked_nines: float = 0.0  # share of nines given a hooked tail; off in the bundled model (docs/model.md)
+    european_styles: float = 0.2  # share of ones given a flag and of sevens a crossbar
+    hooked_nines: float = 0.35  # share of nines given a hooked tail (docs/model.md, "Looking for a margin")
     train_limit: int | None = None  # a slice of the training set, for tests
     test_limit: int | None = None
     augment: AugmentConfig = field(default_factory=AugmentConfig)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,14 @@ from training.mnist import load_mnist
 
 MODEL_DIR = Path(settings.BUNDLED_MODEL_DIR)
 CARD = json.loads((MODEL_DIR / "model_card.json").read_text())
+
+
+def test_the_bundled_model_is_what_train_base_makes_by_default():
+    """Its card's recipe is today's default, so `train_base --seed 1` rebuilds it (on AMD EPYC
+    machines byte for byte, docs/model.md)."""
+    from training.train import TrainConfig
+
+    assert CARD["config"] == json.loads(json.dumps(asdict(TrainConfig(seed=CARD["seed"]))))
 
 
 def test_model_files_are_small():

@@ -17,7 +17,7 @@ def test_train_base_writes_model_export_and_card(mnist_path, tmp_path, capsys):
     output = tmp_path / "run"
     call_command(
         "train_base", data=str(mnist_path), epochs=1, seed=3, output=str(output),
-        train_limit=1024, test_limit=300, european_styles=0.2, hooked_nines=0.35, verbosity=0,
+        train_limit=1024, test_limit=300, european_styles=0.3, hooked_nines=0.1, verbosity=0,
     )
     assert {p.name for p in output.iterdir()} == {"model.keras", "model.tflite", "model_card.json"}
     card = json.loads((output / "model_card.json").read_text())
@@ -29,8 +29,8 @@ def test_train_base_writes_model_export_and_card(mnist_path, tmp_path, capsys):
     assert card["command_line"].startswith("python manage.py train_base --data ")
     assert "--seed 3" in card["command_line"] and "--train-limit 1024" in card["command_line"]
     # The recipe's options are in the command that reproduces the run, and in the card's config.
-    assert "--european-styles 0.2" in card["command_line"] and "--hooked-nines 0.35" in card["command_line"]
-    assert card["config"]["european_styles"] == 0.2 and card["config"]["hooked_nines"] == 0.35
+    assert "--european-styles 0.3" in card["command_line"] and "--hooked-nines 0.1" in card["command_line"]
+    assert card["config"]["european_styles"] == 0.3 and card["config"]["hooked_nines"] == 0.1
     # The exported model answers like the card says the Keras model does.
     from training.mnist import load_mnist
 

@@ -26,14 +26,13 @@ class Command(BaseCommand):
             "--european-styles",
             type=float,
             default=None,
-            help="Share of MNIST's ones given a flag and of its sevens a crossbar (default 0.35, as the bundled model).",
+            help="Share of MNIST's ones given a flag and of its sevens a crossbar (default 0.2).",
         )
         parser.add_argument(
             "--hooked-nines",
             type=float,
-            default=0.0,
-            help="Share of MNIST's nines given a hooked tail, as in a handwritten 'g' (default 0, as the bundled "
-            "model; 0.35 lifts Semeion by about 1 pp, docs/model.md).",
+            default=None,
+            help="Share of MNIST's nines given a hooked tail, as in a handwritten 'g' (default 0.35).",
         )
         parser.add_argument("--train-limit", type=int, default=None, help="Use only the first N training images.")
         parser.add_argument("--test-limit", type=int, default=None, help="Evaluate on only the first N test images.")
@@ -41,10 +40,11 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         from training.train import TrainConfig, train_base  # TensorFlow loads only when training
 
-        config = TrainConfig(seed=options["seed"], hooked_nines=options["hooked_nines"],
-                             train_limit=options["train_limit"], test_limit=options["test_limit"])
+        config = TrainConfig(seed=options["seed"], train_limit=options["train_limit"], test_limit=options["test_limit"])
         if options["european_styles"] is not None:
             config.european_styles = options["european_styles"]
+        if options["hooked_nines"] is not None:
+            config.hooked_nines = options["hooked_nines"]
         for option, share in (("--european-styles", config.european_styles), ("--hooked-nines", config.hooked_nines)):
             if not 0.0 <= share <= 1.0:
                 raise CommandError(f"{option} is a share of the digits, between 0 and 1.")
@@ -84,8 +84,8 @@ class Command(BaseCommand):
         """The command that reproduces this run, with every default spelled out."""
         words = ["python", "manage.py", "train_base", "--data", str(data), "--epochs", str(config.epochs)]
         words += ["--seed", str(config.seed), "--output", str(output)]
-        words += ["--european-styles", str(config.european_styles)]
-        for option in ("hooked_nines", "train_limit", "test_limit"):
+        words += ["--european-styles", str(config.european_styles), "--hooked-nines", str(config.hooked_nines)]
+        for option in ("train_limit", "test_limit"):
             if options[option]:
                 words += [f"--{option.replace('_', '-')}", str(options[option])]
         return shlex.join(words)

@@ -58,8 +58,9 @@ def crossed_seven(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def hooked_nine(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A nine whose tail ends in a hook to the left, as in a handwritten "g" (the largest group of
-    Semeion's errors; MNIST's nines end straight)."""
+    """A nine whose tail ends in a hook to the left, as in a handwritten "g" (MNIST's nines end
+    straight). Drawn for Semeion's g-like nines, it mends few of them; what it moves is the border
+    between four and nine (docs/model.md)."""
     rows = _ink_rows(digit)
     bottom, height = rows[-1], rows[-1] - rows[0] + 1
     columns = np.flatnonzero(digit[bottom] > 128)

@@ -40,14 +40,12 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         from training.train import TrainConfig, train_base  # TensorFlow loads only when training
 
-        config = TrainConfig(seed=options["seed"], train_limit=options["train_limit"], test_limit=options["test_limit"])
-        if options["european_styles"] is not None:
-            config.european_styles = options["european_styles"]
-        if options["hooked_nines"] is not None:
-            config.hooked_nines = options["hooked_nines"]
-        for option, share in (("--european-styles", config.european_styles), ("--hooked-nines", config.hooked_nines)):
+        shares = {name: options[name] for name in ("european_styles", "hooked_nines") if options[name] is not None}
+        for name, share in shares.items():
             if not 0.0 <= share <= 1.0:
-                raise CommandError(f"{option} is a share of the digits, between 0 and 1.")
+                raise CommandError(f"--{name.replace('_', '-')} is a share of the digits, between 0 and 1.")
+        config = TrainConfig(seed=options["seed"], train_limit=options["train_limit"], test_limit=options["test_limit"],
+                             **shares)
         if options["epochs"] is not None:
             if options["epochs"] < 1:
                 raise CommandError("--epochs must be at least 1.")

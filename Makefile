@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run serve test bench bench-serve clean
+.PHONY: install run serve test bench bench-serve bench-train clean
 
 install: $(VENV)/.installed
 
@@ -39,6 +39,10 @@ bench-serve: install
 	command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
 	$(PY) bench/serve.py
 	$(PY) bench/request_costs.py
+
+## train_base over seeds 1-3 (about 25 minutes): accuracies, goals missed, the errors the recipe trades.
+bench-train: install
+	$(PY) bench/train_seeds.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

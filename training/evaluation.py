@@ -7,6 +7,7 @@ the server's own decoding and preprocessing first, exactly as `POST /api/predict
 from __future__ import annotations
 
 import io
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -42,15 +43,27 @@ def accuracy_direct(classifier: DigitClassifier, images: np.ndarray, labels: np.
     return hits / len(labels)
 
 
+def readings_through_upload(classifier: DigitClassifier, images: np.ndarray) -> list[int | None]:
+    """The digit read from each picture; None where it was refused as "no digit found"."""
+    readings: list[int | None] = []
+    for image in images:
+        try:
+            readings.append(classifier.predict(pixels=preprocess(png_bytes(image))).digit)
+        except ImageRejected:
+            readings.append(None)
+    return readings
+
+
 def accuracy_through_upload(classifier: DigitClassifier, images: np.ndarray, labels: np.ndarray) -> float:
     """A picture refused as "no digit found" counts as a wrong answer."""
-    hits = 0
-    for image, label in zip(images, labels):
-        try:
-            hits += classifier.predict(pixels=preprocess(png_bytes(image))).digit == int(label)
-        except ImageRejected:
-            pass
-    return hits / len(labels)
+    readings = readings_through_upload(classifier, images)
+    return sum(reading == int(label) for reading, label in zip(readings, labels)) / len(labels)
+
+
+def confusions(readings: list[int | None], labels: np.ndarray) -> Counter[tuple[int, int | None]]:
+    """How often each digit was read as each wrong one, (true, read): None is a refused picture.
+    The recipe trades such pairs against each other (docs/model.md, "Looking for a margin")."""
+    return Counter((int(label), reading) for reading, label in zip(readings, labels) if reading != int(label))
 
 
 def heldout_path(*, mnist_path: str | Path, name: str) -> Path:

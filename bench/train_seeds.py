@@ -76,9 +76,9 @@ def main() -> None:
     from django.conf import settings
 
     django.setup()
-    data = args.data or settings.MNIST_PATH
     from training.evaluation import HELDOUT_SETS, heldout_path
 
+    data = args.data or settings.MNIST_PATH
     for path in (Path(data), *(heldout_path(mnist_path=data, name=name) for name in HELDOUT_SETS)):
         if not path.is_file():
             parser.error(f"{path} not found: the runs are measured on MNIST, USPS and Semeion")

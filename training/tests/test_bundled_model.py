@@ -30,6 +30,12 @@ def test_the_bundled_model_is_what_train_base_makes_by_default():
     assert CARD["config"] == json.loads(json.dumps(asdict(TrainConfig(seed=CARD["seed"]))))
 
 
+def test_the_bundled_model_has_todays_network():
+    from training.network import build_model
+
+    assert CARD["parameters"] == build_model().count_params()
+
+
 def test_model_files_are_small():
     assert (MODEL_DIR / "model.keras").stat().st_size <= 2 * 1024 * 1024
     assert (MODEL_DIR / "model.tflite").stat().st_size <= 2 * 1024 * 1024

@@ -23,8 +23,8 @@ CARD = json.loads((MODEL_DIR / "model_card.json").read_text())
 
 
 def test_the_bundled_model_is_what_train_base_makes_by_default():
-    """Its card's recipe is today's default, so `train_base --seed 1` rebuilds it (on AMD EPYC
-    machines byte for byte, docs/model.md)."""
+    """Its card's recipe is today's default, so `train_base --seed 1` rebuilds it (byte for byte on
+    the kind of CPU it was trained on, docs/model.md)."""
     from training.train import TrainConfig
 
     assert CARD["config"] == json.loads(json.dumps(asdict(TrainConfig(seed=CARD["seed"]))))

@@ -158,6 +158,9 @@ def _to_gray(image: Image.Image) -> np.ndarray:
     transparent areas are filled with the colour opposite the strokes."""
     if image.mode in _DEEP_MODES:
         array = np.asarray(image, dtype=np.float64)
+        finite = np.isfinite(array)
+        if not finite.all():  # a float picture's missing readings (NaN, ±inf): its typical level
+            array = np.where(finite, array, float(np.median(array[finite])) if finite.any() else 0.0)
         low, high = float(array.min()), float(array.max())
         return (array - low) * (255.0 / (high - low)) if high > low else np.zeros_like(array)
     rgba = image.convert("RGBA")

@@ -71,6 +71,24 @@ def test_sixteen_bit_and_palette_png_through_the_api(client):
         assert response.status_code == 200 and response.json()["digit"] == LABELS[4]
 
 
+@pytest.mark.parametrize("bad_value", [np.inf, -np.inf, np.nan], ids=["inf", "-inf", "nan"])
+def test_float_tiff_with_a_non_finite_pixel_is_read(client, bad_value):
+    """A scientific float TIFF may hold inf or NaN where a sensor had no reading: the digit around
+    it still counts (before, inf answered 500 and NaN made the whole picture "blank")."""
+    pixels = DIGITS[2].astype(np.float32) / 255.0
+    pixels[0, 0] = bad_value
+    response = post(client, renders.encode(Image.fromarray(pixels, "F"), "TIFF"), "float.tif")
+    assert response.status_code == 200, response.json()
+    assert response.json()["digit"] == LABELS[2]
+
+
+def test_float_tiff_of_nothing_but_non_finite_values_is_blank(client):
+    pixels = np.full((28, 28), np.inf, np.float32)
+    pixels[::2] = np.nan
+    response = post(client, renders.encode(Image.fromarray(pixels, "F"), "TIFF"), "float.tif")
+    assert response.status_code == 422 and "blank" in response.json()["error"]
+
+
 def test_exif_rotated_photo_through_the_api(client):
     response = post(client, renders.phone_photo(DIGITS[3], exif_orientation=6), "phone.jpg")
     assert response.status_code == 200 and response.json()["digit"] == LABELS[3]

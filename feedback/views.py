@@ -31,7 +31,7 @@ def _fields(request: HttpRequest) -> dict:
             body = json.loads(request.body or b"null")
         except RequestDataTooBig as error:
             raise BadRequest("The request body is too large.", 413) from error
-        except (ValueError, UnicodeDecodeError) as error:
+        except (ValueError, UnicodeDecodeError, RecursionError) as error:  # RecursionError: nested too deep
             raise BadRequest("The body is not valid JSON.") from error
         if not isinstance(body, dict):
             raise BadRequest('Send a JSON object: {"feedback_token": "…", "label": 7}.')

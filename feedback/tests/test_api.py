@@ -163,6 +163,13 @@ def test_body_that_is_not_json(client):
     assert "not valid JSON" in response.json()["error"]
 
 
+def test_json_nested_too_deep_to_parse(client):
+    """Python's parser gives up on deep nesting with RecursionError, which is not a ValueError."""
+    response = client.post(URL, data=b"[" * 50_000, content_type="application/json")
+    assert response.status_code == 400
+    assert "not valid JSON" in response.json()["error"]
+
+
 def test_json_that_is_not_an_object(client):
     response = client.post(URL, data=b"[1, 2]", content_type="application/json")
     assert response.status_code == 400

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 from dataclasses import dataclass
 
 import multipart
@@ -79,3 +81,40 @@ def read_multipart_upload(request: HttpRequest, *, file_field: str, max_bytes: i
     except (multipart.MultipartError, UnicodeDecodeError) as error:
         raise BadRequest(f"The upload could not be read: {error}") from error
     return MultipartUpload(file=file, fields=fields)
+
+
+class BufferChunkedBodies:
+    """WSGI wrapper for bodies sent with `Transfer-Encoding: chunked` instead of a Content-Length
+    (streaming HTTP clients; Cloud Run's proxy when an HTTP/2 client sends no length). Django reads
+    exactly Content-Length bytes, so without this it sees an empty body and answers "no picture".
+
+    The server must mark the stream as ending at the body's end (`wsgi.input_terminated`, as
+    gunicorn does); the body is read whole, up to `max_bytes` (413 past it), and passed on with its
+    length. Anything else goes through untouched."""
+
+    def __init__(self, application, *, max_bytes: int):
+        self.application = application
+        self.max_bytes = max_bytes
+
+    def __call__(self, environ: dict, start_response):
+        if environ.get("CONTENT_LENGTH") or "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+            return self.application(environ, start_response)
+        if not environ.get("wsgi.input_terminated"):
+            return _error(start_response, "411 Length Required", "Send the body with a Content-Length header.")
+        stream, body = environ["wsgi.input"], io.BytesIO()
+        while body.tell() <= self.max_bytes:
+            chunk = stream.read(min(64 * 1024, self.max_bytes + 1 - body.tell()))
+            if not chunk:
+                break
+            body.write(chunk)
+        if body.tell() > self.max_bytes:
+            too_large = upload_too_large(self.max_bytes - FORM_OVERHEAD)
+            return _error(start_response, "413 Request Entity Too Large", str(too_large))
+        environ = {**environ, "CONTENT_LENGTH": str(body.tell()), "wsgi.input": io.BytesIO(body.getvalue())}
+        return self.application(environ, start_response)
+
+
+def _error(start_response, status: str, message: str) -> list[bytes]:
+    body = json.dumps({"error": message}).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]

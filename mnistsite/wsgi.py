@@ -27,6 +27,9 @@ def keep_freed_memory_for_reuse() -> None:
 
 keep_freed_memory_for_reuse()
 
+from django.conf import settings  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 
-application = get_wsgi_application()
+from mnistsite.http import FORM_OVERHEAD, BufferChunkedBodies  # noqa: E402
+
+application = BufferChunkedBodies(get_wsgi_application(), max_bytes=settings.MAX_UPLOAD_BYTES + FORM_OVERHEAD)

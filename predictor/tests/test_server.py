@@ -60,6 +60,16 @@ def test_preloaded_gunicorn_workers_answer_predictions(gunicorn_server):
         assert json.load(response)["status"] == "ok"
 
 
+def test_upload_sent_chunked_without_a_length_is_read(gunicorn_server):
+    """A streaming client (or Cloud Run's proxy for an HTTP/2 client that gives no length) sends the
+    body chunked; Django alone would read it as empty and answer that no picture was sent."""
+    body, content_type = liveserver.multipart(renders.encode(Image.fromarray(DIGITS[3])))
+    request = urllib.request.Request(gunicorn_server + "/api/predict/", data=iter([body[:100], body[100:]]),
+                                     headers={"Content-Type": content_type})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert json.load(response)["digit"] == LABELS[3]
+
+
 def test_each_worker_runs_a_single_thread(tmp_path, server_env):
     """One sync worker per core: a BLAS thread pool in each worker would compete with the others
     for the same cores (photos slowed down 7× before it was turned off)."""

@@ -50,7 +50,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "mnistsite.apps.SiteAdminConfig",  # django.contrib.admin, refusing malformed input with 400
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -137,6 +137,7 @@ def finetune(
     from training.mnist import load_mnist
     from training.train import augmented_batches
 
+    data = load_mnist(path=data_path)  # a wrong --data fails now, not after the records are prepared
     keras.utils.set_random_seed(config.seed)
     parent = active_version()
     held = [record for record in records if is_held_back(record, config.holdout_fraction)]
@@ -147,7 +148,6 @@ def finetune(
     x_held = np.stack([record_pixels(record) for record in held]) if held else np.zeros((0, 28, 28), np.uint8)
     y_held = np.array([record.label for record in held], dtype=np.uint8)
 
-    data = load_mnist(path=data_path)
     rng = np.random.default_rng(config.seed)
     shown = len(train) * config.feedback_repeats
     replay = rng.choice(len(data.x_train), size=min(len(data.x_train), int(shown * config.replay_ratio)), replace=False)

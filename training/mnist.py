@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+
+KEYS = ("x_train", "y_train", "x_test", "y_test")
+
+
+class MnistFileInvalid(ValueError):
+    """The file exists but does not hold MNIST in Keras's `mnist.npz` layout; the message says how."""
 
 
 @dataclass(frozen=True)
@@ -35,12 +43,36 @@ def load_mnist(*, path: str | Path | None = None, allow_download: bool = True) -
     """
     if path is not None and Path(path).is_file():
         path = Path(path)
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {key: data[key] for key in ("x_train", "y_train", "x_test", "y_test")}
-        return MnistData(**arrays, source=str(path), sha256=file_sha256(path))
+        return MnistData(**_read_npz(path), source=str(path), sha256=file_sha256(path))
     if not allow_download:
         raise FileNotFoundError(f"MNIST file not found: {path}")
     import keras
 
     (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
     return MnistData(x_train, y_train, x_test, y_test, source="keras.datasets.mnist", sha256=None)
+
+
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    """The four arrays, checked, so a wrong file fails here with its reason and not deep in training."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            missing = [key for key in KEYS if key not in getattr(data, "files", ())]
+            if missing:
+                raise MnistFileInvalid(f"{path} is not MNIST in Keras's mnist.npz layout: no {', '.join(missing)}.")
+            arrays = {key: data[key] for key in KEYS}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        if isinstance(error, MnistFileInvalid):
+            raise
+        raise MnistFileInvalid(f"{path} cannot be read as an .npz file: {error}") from error
+    for split in ("train", "test"):
+        images, labels = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        if images.ndim != 3 or images.shape[1:] != (28, 28) or not len(images) or labels.shape != (len(images),):
+            raise MnistFileInvalid(
+                f"{path}: x_{split} must be N 28×28 pictures and y_{split} their N labels; "
+                f"found {images.shape} and {labels.shape}."
+            )
+        if not (np.issubdtype(images.dtype, np.number) and np.issubdtype(labels.dtype, np.integer)) or not (
+            0 <= labels.min() and labels.max() <= 9
+        ):
+            raise MnistFileInvalid(f"{path}: y_{split} must hold the digits 0 to 9 and x_{split} numbers.")
+    return arrays

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from feedback.models import Feedback
 from feedback.tests.factories import make_feedback
@@ -63,6 +63,15 @@ def test_too_few_records_is_a_clear_message_and_exit_0(capsys, mnist_path):
     call_command("finetune", data=str(mnist_path), min_records=5)
     out = capsys.readouterr().out
     assert "Only 1 approved feedback record" in out and "Nothing was trained" in out
+    assert ModelVersion.objects.count() == 1
+
+
+def test_a_data_file_that_is_not_mnist_is_a_command_error(mnist, tmp_path):
+    approved_records(mnist, count=12)
+    garbage = tmp_path / "garbage.npz"
+    garbage.write_bytes(b"not an npz")
+    with pytest.raises(CommandError, match="cannot be read as an .npz file"):
+        call_command("finetune", data=str(garbage), min_records=10, epochs=1, verbosity=0)
     assert ModelVersion.objects.count() == 1
 
 

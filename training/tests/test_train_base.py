@@ -50,6 +50,13 @@ def test_train_base_refuses_a_missing_data_file(tmp_path):
         call_command("train_base", data=str(tmp_path / "missing.npz"), output=str(tmp_path / "o"), verbosity=0)
 
 
+def test_train_base_refuses_a_file_that_is_not_mnist(tmp_path):
+    garbage = tmp_path / "garbage.npz"
+    garbage.write_bytes(b"not an npz")
+    with pytest.raises(CommandError, match="cannot be read as an .npz file"):
+        call_command("train_base", data=str(garbage), output=str(tmp_path / "o"), verbosity=0)
+
+
 @pytest.mark.parametrize("option", ["european_styles", "hooked_nines"])
 @pytest.mark.parametrize("share", [-0.1, 1.5])
 def test_train_base_refuses_a_share_outside_zero_to_one(tmp_path, option, share):

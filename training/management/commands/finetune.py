@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from training.mnist import MnistFileInvalid
+
 
 class Command(BaseCommand):
     help = (
@@ -38,7 +40,7 @@ class Command(BaseCommand):
                 progress=(lambda message: self.stdout.write(message)) if verbosity >= 1 else (lambda message: None),
                 verbose=1 if verbosity >= 2 else (2 if verbosity == 1 else 0),
             )
-        except FileNotFoundError as error:
+        except (FileNotFoundError, MnistFileInvalid) as error:
             raise CommandError(str(error)) from error
         style = self.style.SUCCESS if report.promoted else self.style.WARNING
         lines = report.lines()

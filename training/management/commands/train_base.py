@@ -8,6 +8,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from training.mnist import MnistFileInvalid
+
 
 class Command(BaseCommand):
     help = "Train the base digit model on MNIST (with handwriting augmentation) and write model + card."
@@ -63,7 +65,7 @@ class Command(BaseCommand):
                 command_line=self._command_line(options, data=data, output=output, config=config),
                 verbose=1 if options["verbosity"] >= 1 else 0,
             )
-        except FileNotFoundError as error:
+        except (FileNotFoundError, MnistFileInvalid) as error:
             raise CommandError(str(error)) from error
         self.stdout.write(
             self.style.SUCCESS(

@@ -1,12 +1,13 @@
 """What stands between the app and the performance issue's ≥ 2,000 req/s at p50 ≤ 2 ms on this machine.
 
-Serves POST /api/predict/ four ways behind the container's gunicorn config (bench/ceiling_apps.py):
-the app as deployed; the same with the network's forward pass skipped; the upload read without
-Django's request handling; and both. wrk posts the 28×28 PNG and the 1000×1000 JPEG of
-bench/serve.py, under --connections clients. The configurations take turns, --rounds times, so
-drift in the machine's speed falls on all of them alike. A diagnosis, not a product: the last three
-leave out what the app needs (the answer itself, or host checks, rate limits, security headers,
-request logging).
+Serves POST /api/predict/ several ways behind the container's gunicorn config (bench/ceiling_apps.py),
+each leaving out one thing a request does: the network's forward pass; the 28×28 picture's checks
+and preparation; the feedback token; preparation and token together; Django's request handling;
+Django's request handling and the forward pass. wrk posts the 28×28 PNG (and, where the
+configuration can read it, the 1000×1000 JPEG) of bench/serve.py, under --connections clients. The
+configurations take turns, --rounds times, so drift in the machine's speed falls on all of them
+alike. A diagnosis, not a product: all but the first leave out what the app needs (the answer
+itself, the noise checks, feedback, host checks, rate limits, security headers, request logging).
 
     python bench/ceiling.py [--seconds 6] [--rounds 2] [--connections 4]
 """
@@ -27,13 +28,19 @@ from bench.serve import prepared_app, wrk  # noqa: E402
 from predictor.tests import liveserver  # noqa: E402
 
 SKIP = {"CEILING_SKIP_FORWARD_PASS": "1"}
+NO_PREPARATION, NO_TOKEN = {"CEILING_SKIP_PREPARATION": "1"}, {"CEILING_SKIP_TOKEN": "1"}
+DJANGO, BARE = "bench.ceiling_apps:django_application", "bench.ceiling_apps:bare_application"
+BOTH_UPLOADS = (("png28", "28×28 PNG"), ("jpeg1000", "1000×1000 JPEG"))
+PNG_ONLY = BOTH_UPLOADS[:1]  # a photo cannot reach the network unprepared
 CONFIGURATIONS = (
-    ("the app as deployed", "bench.ceiling_apps:django_application", {}),
-    ("the app, forward pass skipped", "bench.ceiling_apps:django_application", SKIP),
-    ("without Django's request handling", "bench.ceiling_apps:bare_application", {}),
-    ("without both", "bench.ceiling_apps:bare_application", SKIP),
+    ("the app as deployed", DJANGO, {}, BOTH_UPLOADS),
+    ("the app, forward pass skipped", DJANGO, SKIP, BOTH_UPLOADS),
+    ("the app, preparation skipped", DJANGO, NO_PREPARATION, PNG_ONLY),
+    ("the app, feedback token skipped", DJANGO, NO_TOKEN, BOTH_UPLOADS),
+    ("the app, preparation and token skipped", DJANGO, {**NO_PREPARATION, **NO_TOKEN}, PNG_ONLY),
+    ("without Django's request handling", BARE, {}, BOTH_UPLOADS),
+    ("without Django's request handling and the forward pass", BARE, SKIP, BOTH_UPLOADS),
 )
-UPLOADS = (("png28", "28×28 PNG"), ("jpeg1000", "1000×1000 JPEG"))
 
 
 def main() -> None:
@@ -47,10 +54,10 @@ def main() -> None:
           f"{args.rounds} rounds; gunicorn 2 sync workers\n")
     print("| served | upload | round | req/s | p50 ms | p99 ms | non-2xx |\n| --- | --- | ---: | ---: | ---: | ---: | ---: |")
     for round_number in range(1, args.rounds + 1):
-        for name, app, extra in CONFIGURATIONS:
+        for name, app, extra, uploads in CONFIGURATIONS:
             process, base, _ = liveserver.start_gunicorn({**env, **extra}, app=app)
             try:
-                for body, upload in UPLOADS:
+                for body, upload in uploads:
                     r = wrk(base, "/api/predict/", payloads[body], args.seconds, args.connections, workdir)
                     print(f"| {name} | {upload} | {round_number} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p99']:.2f} "
                           f"| {r['errors']} |", flush=True)

@@ -110,7 +110,9 @@ class BufferChunkedBodies:
         if body.tell() > self.max_bytes:
             too_large = upload_too_large(self.max_bytes - FORM_OVERHEAD)
             return _error(start_response, "413 Request Entity Too Large", str(too_large))
-        environ = {**environ, "CONTENT_LENGTH": str(body.tell()), "wsgi.input": io.BytesIO(body.getvalue())}
+        length = body.tell()
+        body.seek(0)
+        environ = {**environ, "CONTENT_LENGTH": str(length), "wsgi.input": body}
         return self.application(environ, start_response)
 
 

@@ -75,6 +75,16 @@ def test_a_data_file_that_is_not_mnist_is_a_command_error(mnist, tmp_path):
     assert ModelVersion.objects.count() == 1
 
 
+@pytest.mark.parametrize(
+    ("argument", "message"),
+    [("--seed=-1", "--seed: must be between"), ("--epochs=0", "--epochs: must be at least 1"),
+     ("--min-records=0", "--min-records: must be at least 1")],
+)
+def test_bad_numbers_are_refused(argument, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("finetune", argument, verbosity=0)
+
+
 def test_dry_run_saves_nothing(mnist, mnist_path, capsys):
     approved_records(mnist, count=30)
     call_command("finetune", data=str(mnist_path), min_records=10, epochs=1, dry_run=True)

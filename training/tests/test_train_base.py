@@ -63,3 +63,22 @@ def test_train_base_refuses_a_share_outside_zero_to_one(tmp_path, option, share)
     with pytest.raises(CommandError, match="between 0 and 1"):
         call_command("train_base", output=str(tmp_path / "o"), verbosity=0, **{option: share})
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [({"seed": "-1"}, "--seed: must be between 0 and 4294967295"), ({"seed": str(2**32)}, "--seed: must be between"),
+     ({"epochs": "0"}, "--epochs: must be at least 1"), ({"train_limit": "0"}, "--train-limit: must be at least 1"),
+     ({"test_limit": "-3"}, "--test-limit: must be at least 1")],
+)
+def test_train_base_refuses_bad_numbers_before_training(tmp_path, options, message):
+    arguments = [f"--{name.replace('_', '-')}={value}" for name, value in options.items()]
+    with pytest.raises(CommandError, match=message):
+        call_command("train_base", *arguments, output=str(tmp_path / "o"), verbosity=0)
+
+
+def test_train_base_refuses_an_output_it_cannot_write_before_training(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    with pytest.raises(CommandError, match="Cannot write to --output"):
+        call_command("train_base", output=str(blocker / "run"), epochs=1, verbosity=0)

@@ -60,7 +60,7 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
             if missing:
                 raise MnistFileInvalid(f"{path} is not MNIST in Keras's mnist.npz layout: no {', '.join(missing)}.")
             arrays = {key: data[key] for key in KEYS}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+    except (OSError, ValueError, EOFError, TypeError, zipfile.BadZipFile) as error:  # TypeError: a bare .npy
         if isinstance(error, MnistFileInvalid):
             raise
         raise MnistFileInvalid(f"{path} cannot be read as an .npz file: {error}") from error

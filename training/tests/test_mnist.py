@@ -50,13 +50,14 @@ def _valid(count: int = 3) -> dict[str, np.ndarray]:
     [
         (lambda path: path.write_bytes(b"not an npz") and path, "cannot be read"),
         (lambda path: path.write_bytes(b"PK\x03\x04 truncated zip") and path, "cannot be read"),
+        (lambda path: np.save(path.open("wb"), np.zeros((3, 28, 28))) or path, "cannot be read"),
         (lambda path: _npz(path, a=np.zeros(3)), "no x_train, y_train, x_test, y_test"),
         (lambda path: _npz(path, **{**_valid(), "x_test": np.zeros((3, 5))}), "28×28"),
         (lambda path: _npz(path, **{**_valid(), "y_train": np.zeros(2, np.uint8)}), "N labels"),
         (lambda path: _npz(path, **{**_valid(), "y_test": np.array([0, 1, 12], np.uint8)}), "digits 0 to 9"),
         (lambda path: _npz(path, **{**_valid(), "y_test": np.array([0.0, 1.0, 2.0])}), "digits 0 to 9"),
     ],
-    ids=["garbage", "truncated zip", "other arrays", "wrong picture shape", "label count", "label 12", "float labels"],
+    ids=["garbage", "truncated zip", "a bare .npy", "other arrays", "wrong picture shape", "label count", "label 12", "float labels"],
 )
 def test_a_file_that_is_not_mnist_is_refused_with_its_reason(tmp_path, make, reason):
     path = make(tmp_path / "data.npz")

@@ -1,21 +1,25 @@
-"""argparse types for the training commands: a bad value is refused before anything is loaded."""
+"""Range checks for the training commands' numbers, run first thing in `handle`.
+
+Not argparse `type`s: `call_command("finetune", epochs=0)` passes keyword options straight through,
+past the parser, so only a check in `handle` holds for every caller.
+"""
 
 from __future__ import annotations
 
-import argparse
+from django.core.management.base import CommandError
 
 MAX_SEED = 2**32 - 1  # NumPy's and Keras's seeds are 32-bit
 
 
-def seed(text: str) -> int:
-    value = int(text)
-    if not 0 <= value <= MAX_SEED:
-        raise argparse.ArgumentTypeError(f"must be between 0 and {MAX_SEED}")
-    return value
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
+def check_numbers(
+    options: dict, *, counts: tuple[str, ...] = (), seeds: tuple[str, ...] = (), shares: tuple[str, ...] = ()
+) -> None:
+    """CommandError for the first of the named options out of range; an option left at None is not given."""
+    for names, in_range, rule in (
+        (counts, lambda value: value >= 1, "must be at least 1"),
+        (seeds, lambda value: 0 <= value <= MAX_SEED, f"must be between 0 and {MAX_SEED}"),
+        (shares, lambda value: 0.0 <= value <= 1.0, "must be a share of the digits, between 0 and 1"),
+    ):
+        for name in names:
+            if options[name] is not None and not in_range(options[name]):
+                raise CommandError(f"--{name.replace('_', '-')}: {rule}.")

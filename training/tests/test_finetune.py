@@ -85,6 +85,12 @@ def test_bad_numbers_are_refused(argument, message):
         call_command("finetune", argument, verbosity=0)
 
 
+def test_bad_numbers_given_as_keyword_options_are_refused_too():
+    """call_command passes keyword options past argparse, so the check cannot live in a `type`."""
+    with pytest.raises(CommandError, match="--epochs: must be at least 1"):
+        call_command("finetune", epochs=0, verbosity=0)
+
+
 def test_dry_run_saves_nothing(mnist, mnist_path, capsys):
     approved_records(mnist, count=30)
     call_command("finetune", data=str(mnist_path), min_records=10, epochs=1, dry_run=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from training.management.arguments import positive_int, seed
+from training.management.arguments import check_numbers
 from training.mnist import MnistFileInvalid
 
 
@@ -17,14 +17,14 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--min-records", type=positive_int, default=None,
-                            help="Approved records needed (default 20).")
-        parser.add_argument("--epochs", type=positive_int, default=None, help="Training epochs (default 6).")
+        parser.add_argument("--min-records", type=int, default=None, help="Approved records needed (default 20).")
+        parser.add_argument("--epochs", type=int, default=None, help="Training epochs (default 6).")
         parser.add_argument("--dry-run", action="store_true", help="Train and evaluate, save nothing.")
         parser.add_argument("--data", default=None, help="Path to mnist.npz (default: MNIST_PATH).")
-        parser.add_argument("--seed", type=seed, default=None, help="Random seed (default 1).")
+        parser.add_argument("--seed", type=int, default=None, help="Random seed (default 1).")
 
     def handle(self, *args, **options):
+        check_numbers(options, counts=("min_records", "epochs"), seeds=("seed",))
         from training.finetune import FinetuneConfig, finetune
 
         config = FinetuneConfig()

@@ -8,7 +8,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from training.management.arguments import positive_int, seed
+from training.management.arguments import check_numbers
 from training.mnist import MnistFileInvalid
 
 
@@ -17,8 +17,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--data", default=None, help="Path to mnist.npz (default: MNIST_PATH).")
-        parser.add_argument("--epochs", type=positive_int, default=None, help="Training epochs (default 14).")
-        parser.add_argument("--seed", type=seed, default=1, help="Random seed (default 1).")
+        parser.add_argument("--epochs", type=int, default=None, help="Training epochs (default 14).")
+        parser.add_argument("--seed", type=int, default=1, help="Random seed (default 1).")
         parser.add_argument(
             "--output",
             default=None,
@@ -37,30 +37,27 @@ class Command(BaseCommand):
             default=None,
             help="Share of MNIST's nines given a hooked tail, as in a handwritten 'g' (default 0.35).",
         )
-        parser.add_argument("--train-limit", type=positive_int, default=None,
-                            help="Use only the first N training images.")
-        parser.add_argument("--test-limit", type=positive_int, default=None,
-                            help="Evaluate on only the first N test images.")
+        parser.add_argument("--train-limit", type=int, default=None, help="Use only the first N training images.")
+        parser.add_argument("--test-limit", type=int, default=None, help="Evaluate on only the first N test images.")
 
     def handle(self, *args, **options):
+        check_numbers(options, counts=("epochs", "train_limit", "test_limit"), seeds=("seed",),
+                      shares=("european_styles", "hooked_nines"))
         from training.train import TrainConfig, train_base  # TensorFlow loads only when training
 
         shares = {name: options[name] for name in ("european_styles", "hooked_nines") if options[name] is not None}
-        for name, share in shares.items():
-            if not 0.0 <= share <= 1.0:
-                raise CommandError(f"--{name.replace('_', '-')} is a share of the digits, between 0 and 1.")
         config = TrainConfig(seed=options["seed"], train_limit=options["train_limit"], test_limit=options["test_limit"],
                              **shares)
         if options["epochs"] is not None:
             config.epochs = options["epochs"]
+        data = options["data"] or settings.MNIST_PATH
+        if options["data"] and not Path(options["data"]).is_file():
+            raise CommandError(f"MNIST file not found: {options['data']}")
         output = Path(options["output"] or Path(settings.BASE_DIR) / "training" / "runs" / f"seed{config.seed}")
         try:  # before minutes of training, not after
             output.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise CommandError(f"Cannot write to --output {output}: {error.strerror or error}") from error
-        data = options["data"] or settings.MNIST_PATH
-        if options["data"] and not Path(options["data"]).is_file():
-            raise CommandError(f"MNIST file not found: {options['data']}")
         self.stdout.write(f"Training {config.epochs} epochs, seed {config.seed}, data {data} → {output}")
         try:
             card = train_base(

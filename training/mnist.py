@@ -56,14 +56,12 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
     """The four arrays, checked, so a wrong file fails here with its reason and not deep in training."""
     try:
         with np.load(path, allow_pickle=False) as data:
-            missing = [key for key in KEYS if key not in getattr(data, "files", ())]
-            if missing:
-                raise MnistFileInvalid(f"{path} is not MNIST in Keras's mnist.npz layout: no {', '.join(missing)}.")
-            arrays = {key: data[key] for key in KEYS}
+            arrays = {key: data[key] for key in KEYS if key in data.files}
     except (OSError, ValueError, EOFError, TypeError, zipfile.BadZipFile) as error:  # TypeError: a bare .npy
-        if isinstance(error, MnistFileInvalid):
-            raise
         raise MnistFileInvalid(f"{path} cannot be read as an .npz file: {error}") from error
+    missing = [key for key in KEYS if key not in arrays]
+    if missing:
+        raise MnistFileInvalid(f"{path} is not MNIST in Keras's mnist.npz layout: no {', '.join(missing)}.")
     for split in ("train", "test"):
         images, labels = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if images.ndim != 3 or images.shape[1:] != (28, 28) or not len(images) or labels.shape != (len(images),):

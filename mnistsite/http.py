@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import dataclass
+from http import HTTPStatus
 
 import multipart
 from django.http import HttpRequest
@@ -89,34 +90,31 @@ class BufferChunkedBodies:
     exactly Content-Length bytes, so without this it sees an empty body and answers "no picture".
 
     The server must mark the stream as ending at the body's end (`wsgi.input_terminated`, as
-    gunicorn does); the body is read whole, up to `max_bytes` (413 past it), and passed on with its
-    length. Anything else goes through untouched."""
+    gunicorn does); the body is read whole, up to what an upload of `max_upload_bytes` may take
+    (the same limit as a declared length, 413 past it), and passed on with its length. Anything else
+    goes through untouched."""
 
-    def __init__(self, application, *, max_bytes: int):
+    def __init__(self, application, *, max_upload_bytes: int):
         self.application = application
-        self.max_bytes = max_bytes
+        self.max_upload_bytes = max_upload_bytes
 
     def __call__(self, environ: dict, start_response):
         if environ.get("CONTENT_LENGTH") or "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
             return self.application(environ, start_response)
         if not environ.get("wsgi.input_terminated"):
-            return _error(start_response, "411 Length Required", "Send the body with a Content-Length header.")
-        stream, body = environ["wsgi.input"], io.BytesIO()
-        while body.tell() <= self.max_bytes:
-            chunk = stream.read(min(64 * 1024, self.max_bytes + 1 - body.tell()))
-            if not chunk:
-                break
-            body.write(chunk)
-        if body.tell() > self.max_bytes:
-            too_large = upload_too_large(self.max_bytes - FORM_OVERHEAD)
-            return _error(start_response, "413 Request Entity Too Large", str(too_large))
-        length = body.tell()
-        body.seek(0)
-        environ = {**environ, "CONTENT_LENGTH": str(length), "wsgi.input": body}
-        return self.application(environ, start_response)
+            return _error(start_response, 411, "Send the body with a Content-Length header.")
+        # A terminated stream's read(n) gives n bytes or all there are (gunicorn's loops until then).
+        body = environ["wsgi.input"].read(self.max_upload_bytes + FORM_OVERHEAD + 1)  # one byte over: too large
+        try:
+            check_declared_upload_length(len(body), max_bytes=self.max_upload_bytes)
+        except BadRequest as problem:
+            return _error(start_response, problem.status, str(problem))
+        return self.application({**environ, "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body)},
+                                start_response)
 
 
-def _error(start_response, status: str, message: str) -> list[bytes]:
+def _error(start_response, status: int, message: str) -> list[bytes]:
     body = json.dumps({"error": message}).encode()
-    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    status_line = f"{status} {HTTPStatus(status).phrase}"
+    start_response(status_line, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     return [body]

@@ -30,6 +30,6 @@ keep_freed_memory_for_reuse()
 from django.conf import settings  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 
-from mnistsite.http import FORM_OVERHEAD, BufferChunkedBodies  # noqa: E402
+from mnistsite.http import BufferChunkedBodies  # noqa: E402
 
-application = BufferChunkedBodies(get_wsgi_application(), max_bytes=settings.MAX_UPLOAD_BYTES + FORM_OVERHEAD)
+application = BufferChunkedBodies(get_wsgi_application(), max_upload_bytes=settings.MAX_UPLOAD_BYTES)

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from mnistsite.http import BufferChunkedBodies
+from mnistsite.http import FORM_OVERHEAD, BufferChunkedBodies
 
 
 class Recorder:
@@ -35,21 +35,22 @@ CHUNKED = {"HTTP_TRANSFER_ENCODING": "chunked"}
 
 def test_chunked_body_reaches_the_app_with_its_length():
     recorder = Recorder()
-    status, _ = call(BufferChunkedBodies(recorder, max_bytes=1000), body=b"x" * 700, headers=CHUNKED)
+    status, _ = call(BufferChunkedBodies(recorder, max_upload_bytes=1000), body=b"x" * 700, headers=CHUNKED)
     assert status == "200 OK"
     assert recorder.environ["CONTENT_LENGTH"] == "700" and recorder.body == b"x" * 700
 
 
 def test_chunked_body_over_the_limit_is_refused_without_calling_the_app():
     recorder = Recorder()
-    app = BufferChunkedBodies(recorder, max_bytes=200 * 1024)
-    status, answer = call(app, body=b"x" * (200 * 1024 + 1), headers=CHUNKED)
+    app = BufferChunkedBodies(recorder, max_upload_bytes=200 * 1024)
+    status, answer = call(app, body=b"x" * (200 * 1024 + FORM_OVERHEAD + 1), headers=CHUNKED)
     assert status.startswith("413") and "too large" in json.loads(answer)["error"]
     assert not hasattr(recorder, "environ")
 
 
 def test_chunked_body_from_a_server_that_does_not_end_the_stream_asks_for_a_length():
-    status, answer = call(BufferChunkedBodies(Recorder(), max_bytes=1000), body=b"x", headers=CHUNKED, terminated=False)
+    status, answer = call(BufferChunkedBodies(Recorder(), max_upload_bytes=1000), body=b"x", headers=CHUNKED,
+                          terminated=False)
     assert status.startswith("411") and "Content-Length" in json.loads(answer)["error"]
 
 
@@ -58,5 +59,5 @@ def test_other_requests_pass_through_untouched(headers):
     recorder = Recorder()
     stream = io.BytesIO(b"abc")
     environ = {"REQUEST_METHOD": "POST", "wsgi.input": stream, **headers}
-    BufferChunkedBodies(recorder, max_bytes=1000)(environ, lambda *args: None)
+    BufferChunkedBodies(recorder, max_upload_bytes=1000)(environ, lambda *args: None)
     assert recorder.environ is environ

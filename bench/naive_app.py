@@ -17,6 +17,7 @@ django.setup()
 import numpy as np  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+import modelfiles  # noqa: E402
 from predictor import inference  # noqa: E402
 
 
@@ -25,7 +26,7 @@ class KerasPredictClassifier:
         import keras
 
         directory = Path(settings.BUNDLED_MODEL_DIR)
-        self.version = inference.bundled_model_files(directory=directory).version + "-keras-predict"
+        self.version = modelfiles.bundled_model_files(directory=directory).version + "-keras-predict"
         self.model = keras.models.load_model(directory / "model.keras")
 
     def predict(self, *, pixels: np.ndarray, with_feature_maps: bool = False) -> inference.Prediction:

@@ -8,8 +8,6 @@ gunicorn master that preloads the app never hands a live runtime to its forked w
 
 from __future__ import annotations
 
-import functools
-import json
 import logging
 import os
 import threading
@@ -18,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from modelfiles import ModelFiles, active_model_files, bundled_model_files
 
 PROBABILITIES = "probabilities"
 logger = logging.getLogger(__name__)
@@ -30,13 +30,6 @@ class Prediction:
     probabilities: list[float]
     model_version: str
     feature_maps: dict[str, np.ndarray] = field(default_factory=dict)  # name → (H, W, C) float32
-
-
-@dataclass(frozen=True)
-class ModelFiles:
-    version: str
-    tflite_path: Path
-    serve_from: float = 0.0  # wall-clock time (epoch seconds) from which every process serves it
 
 
 class DigitClassifier:
@@ -74,44 +67,6 @@ class DigitClassifier:
             model_version=self.version,
             feature_maps=maps,
         )
-
-
-@functools.cache
-def bundled_model_files(*, directory: Path) -> ModelFiles:
-    """The model shipped with the code (read once: it does not change while a process runs)."""
-    card = json.loads((directory / "model_card.json").read_text())
-    return ModelFiles(version=card["version"], tflite_path=directory / "model.tflite")
-
-
-def active_model_files() -> ModelFiles | None:
-    """The version the database marks active, with a local copy of its file; None when the
-    database cannot answer (then the process keeps serving what it has)."""
-    from django.conf import settings
-    from django.db import DatabaseError
-
-    from training.models import ModelVersion
-    from training.registry import local_model_file
-
-    try:
-        row = (
-            ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE)
-            .values_list("name", "tflite_file", "activated_at")
-            .first()
-        )
-    except DatabaseError:
-        logger.warning("cannot read the active model version; keeping the current model", exc_info=True)
-        return None
-    if row is None:
-        return bundled_model_files(directory=Path(settings.BUNDLED_MODEL_DIR))
-    name, stored_name, activated_at = row
-    # Every process that serves traffic has asked within MODEL_REFRESH_SECONDS of the activation,
-    # so all of them can switch at this one instant instead of each at its own next check.
-    serve_from = activated_at.timestamp() + settings.MODEL_REFRESH_SECONDS if activated_at else 0.0
-    return ModelFiles(
-        version=name,
-        tflite_path=local_model_file(name=name, stored_name=stored_name, filename="model.tflite"),
-        serve_from=serve_from,
-    )
 
 
 class _ProcessState:

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from predictor.inference import DigitClassifier, ModelFiles
+from modelfiles import ModelFiles
+from predictor.inference import DigitClassifier
 from predictor.preprocessing import ImageRejected, preprocess
 
 HELDOUT_SETS = ("usps_test", "semeion")

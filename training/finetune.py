@@ -24,7 +24,8 @@ from feedback.models import Feedback
 from predictor.preprocessing import ImageRejected, preprocess
 from training.augment import AugmentConfig
 from training.models import ModelVersion
-from training.registry import local_model_file, register_bundled_model, register_model
+from modelfiles import local_model_file
+from training.registry import register_bundled_model, register_model
 
 
 @dataclass

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 
-from django.conf import settings
 from django.core.files import File
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
@@ -72,24 +68,3 @@ def activate(version: ModelVersion) -> ModelVersion:
         ModelVersion.objects.filter(pk=version.pk).update(status=ModelVersion.Status.ACTIVE, activated_at=now)
     version.status, version.activated_at = ModelVersion.Status.ACTIVE, now
     return version
-
-
-def bundled_version_name() -> str:
-    from predictor.inference import bundled_model_files
-
-    return bundled_model_files(directory=Path(settings.BUNDLED_MODEL_DIR)).version
-
-
-def local_model_file(*, name: str, stored_name: str, filename: str) -> Path:
-    """A local path to one of a version's files: the bundled copy for the bundled version, else a
-    copy fetched once from storage (Cloud Storage on Cloud Run) into MODEL_CACHE_DIR."""
-    if name == bundled_version_name():
-        return Path(settings.BUNDLED_MODEL_DIR) / filename
-    local = Path(settings.MODEL_CACHE_DIR) / name / filename
-    if not local.is_file():
-        local.parent.mkdir(parents=True, exist_ok=True)
-        partial = local.with_name(f"{filename}.{os.getpid()}.part")
-        with default_storage.open(stored_name, "rb") as source, open(partial, "wb") as target:
-            shutil.copyfileobj(source, target)
-        os.replace(partial, local)  # atomic: other processes never see half a file
-    return local

@@ -7,7 +7,8 @@ import importlib
 from django.apps import apps
 
 from training.models import ModelVersion
-from training.registry import BUNDLED_NOTES, bundled_version_name, register_model
+from modelfiles import bundled_version_name
+from training.registry import BUNDLED_NOTES, register_model
 
 upgrade = importlib.import_module("training.migrations.0003_upgrade_bundled_base_model")
 

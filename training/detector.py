@@ -1,0 +1,147 @@
+"""The digit detector: a small second network that says whether a 28×28 picture is one digit.
+
+The digit classifier always answers one of ten digits, and confidently so for a letter or two
+digits that touch (it never saw either). The detector was trained for exactly that question, on
+MNIST training digits (with the base model's styles and augmentation) against pictures that are
+not one digit (`training.negatives`). Serving uses it to refuse non-digits and to tell the
+segmenter whether a cut-out piece is a whole digit. It is trained once, by `train_detector`, and
+bundled beside the base model; finetuning does not change it.
+
+Choices are made on validation data carved from training data: the last VALIDATION_DIGITS MNIST
+training digits (never trained on) and non-digits made from them and from held-out fonts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers
+
+from predictor.rejection import DETECTOR_CARD, DETECTOR_FILENAME, OUTPUT_NAME
+from training.augment import AugmentConfig, augment_batch
+from training.mnist import load_mnist
+from training.negatives import load_glyphs, non_digits
+from training.styles import with_european_styles
+
+VALIDATION_DIGITS = 5000
+#: Fonts whose glyphs are kept out of training, for validation.
+VALIDATION_FONTS = (0, 7)
+
+
+@dataclass
+class DetectorConfig:
+    epochs: int = 6
+    batch_size: int = 256
+    learning_rate: float = 2e-3
+    negatives_per_digit: float = 0.8
+    seed: int = 1
+    #: The share of validation digits the chosen thresholds may refuse, and refuse or flag unsure.
+    refused_digits: float = 0.002
+    doubted_digits: float = 0.005
+
+
+def build_detector() -> keras.Model:
+    inputs = keras.Input(shape=(28, 28, 1), name="image")
+    x = layers.Rescaling(1.0 / 255.0)(inputs)
+    for filters in (16, 32, 64):
+        x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.ReLU()(x)
+        x = layers.MaxPooling2D()(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(64, activation="relu")(x)
+    x = layers.Dropout(0.3)(x)
+    outputs = layers.Dense(1, activation="sigmoid", name=OUTPUT_NAME)(x)
+    return keras.Model(inputs, outputs, name="digit_detector")
+
+
+def _batches(x: np.ndarray, y: np.ndarray, *, config: DetectorConfig) -> tf.data.Dataset:
+    images = tf.constant(x[..., None], dtype=tf.float32)
+    labels = tf.constant(y[:, None], dtype=tf.float32)
+    count = len(x)
+
+    def epoch_batches(epoch):
+        order = tf.random.experimental.stateless_shuffle(tf.range(count), seed=tf.stack([tf.cast(config.seed, tf.int64), epoch]))
+        return tf.data.Dataset.from_tensor_slices(order).batch(config.batch_size).enumerate().map(
+            lambda step, index: (epoch, step, index)
+        )
+
+    def make_batch(epoch, step, index):
+        seed = tf.stack([epoch * 100_003 + step, tf.cast(config.seed, tf.int64)])
+        return augment_batch(tf.gather(images, index), seed, AugmentConfig()), tf.gather(labels, index)
+
+    batches = tf.data.Dataset.range(config.epochs).flat_map(epoch_batches)
+    return batches.map(make_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(4)
+
+
+def training_data(*, data_path: str | Path | None, config: DetectorConfig) -> dict[str, np.ndarray]:
+    """Training and validation pictures (label 1: one digit) from MNIST train and the glyphs."""
+    mnist = load_mnist(path=data_path)
+    digits, labels = mnist.x_train[:-VALIDATION_DIGITS], mnist.y_train[:-VALIDATION_DIGITS]
+    held_digits, held_labels = mnist.x_train[-VALIDATION_DIGITS:], mnist.y_train[-VALIDATION_DIGITS:]
+    glyphs, fonts = load_glyphs()
+    held_font = np.isin(fonts, VALIDATION_FONTS)
+    styled = with_european_styles(digits, labels, fraction=0.2, seed=config.seed, hooked_nines=0.35)
+    negatives = non_digits(digits, count=int(len(digits) * config.negatives_per_digit), seed=config.seed,
+                           glyphs=glyphs[~held_font])
+    held_styled = with_european_styles(held_digits, held_labels, fraction=0.2, seed=config.seed + 1, hooked_nines=0.35)
+    held_negatives = non_digits(held_digits, count=VALIDATION_DIGITS, seed=config.seed + 1, glyphs=glyphs[held_font])
+    return {
+        "x": np.concatenate([styled, negatives]),
+        "y": np.concatenate([np.ones(len(styled)), np.zeros(len(negatives))]).astype(np.float32),
+        "valid_digits": held_styled,
+        "valid_non_digits": held_negatives,
+    }
+
+
+def choose_threshold(digit_scores: np.ndarray, *, refused_digits: float) -> float:
+    """The score below which a picture is refused: low enough that at most `refused_digits` of
+    the validation digits fall under it."""
+    return float(np.quantile(digit_scores, refused_digits))
+
+
+def train_detector(*, output_dir: Path, data_path: str | Path | None, config: DetectorConfig, verbose: int = 1) -> dict:
+    """Train, choose the refusal threshold on validation data, export LiteRT, write the card."""
+    started = time.monotonic()
+    keras.utils.set_random_seed(config.seed)
+    data = training_data(data_path=data_path, config=config)
+    steps = int(np.ceil(len(data["x"]) / config.batch_size))
+    model = build_detector()
+    model.compile(
+        optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(config.learning_rate, steps * config.epochs)),
+        loss="binary_crossentropy",
+        metrics=["accuracy"],
+    )
+    model.fit(_batches(data["x"], data["y"], config=config), epochs=config.epochs, steps_per_epoch=steps, verbose=verbose)
+    digit_scores = model.predict(data["valid_digits"][..., None].astype("float32"), batch_size=1000, verbose=0)[:, 0]
+    other_scores = model.predict(data["valid_non_digits"][..., None].astype("float32"), batch_size=1000, verbose=0)[:, 0]
+    threshold = choose_threshold(digit_scores, refused_digits=config.refused_digits)
+    unsure_below = choose_threshold(digit_scores, refused_digits=config.doubted_digits)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    path = output_dir / DETECTOR_FILENAME
+    keras.Model(model.input, {OUTPUT_NAME: model.output}).export(str(path), format="litert", verbose=False)
+    card = {
+        "threshold": round(threshold, 6),
+        "unsure_below": round(unsure_below, 6),
+        "validation": {
+            "digits": int(len(digit_scores)),
+            "digits_refused": round(float(np.mean(digit_scores < threshold)), 6),
+            "non_digits": int(len(other_scores)),
+            "non_digits_refused": round(float(np.mean(other_scores < threshold)), 6),
+            "digits_doubted": round(float(np.mean(digit_scores < unsure_below)), 6),
+            "non_digits_doubted": round(float(np.mean(other_scores < unsure_below)), 6),
+        },
+        "config": asdict(config),
+        "trained_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "training_seconds": round(time.monotonic() - started, 1),
+        "versions": {"tensorflow": tf.__version__, "keras": keras.__version__},
+    }
+    (output_dir / DETECTOR_CARD).write_text(json.dumps(card, indent=2) + "\n")
+    return card

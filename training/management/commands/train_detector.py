@@ -1,0 +1,79 @@
+"""`python manage.py train_detector`: train the digit detector that refuses non-digits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from training.management.arguments import check_numbers
+from training.mnist import MnistFileInvalid
+
+
+class Command(BaseCommand):
+    help = (
+        "Train the digit detector (one digit or not) on MNIST training digits against letters, signs, "
+        "scribbles, fragments and touching pairs; write detector.tflite and its card."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--data", default=None, help="Path to mnist.npz (default: MNIST_PATH).")
+        parser.add_argument("--epochs", type=int, default=None, help="Training epochs (default 6).")
+        parser.add_argument("--seed", type=int, default=1, help="Random seed (default 1).")
+        parser.add_argument(
+            "--render-glyphs",
+            action="store_true",
+            help="First render training/data/glyphs.npz anew from the installed handwriting fonts "
+            "(Debian: fonts-dkg-handwriting fonts-breip fonts-femkeklaver fonts-rufscript fonts-sjfonts "
+            "fonts-comic-neue).",
+        )
+        parser.add_argument(
+            "--output",
+            default=None,
+            help="Directory for detector.tflite and detector_card.json (default: training/runs/detector; "
+            "copy both into training/base_model/ to bundle them).",
+        )
+
+    def handle(self, *args, **options):
+        check_numbers(options, counts=("epochs",), seeds=("seed",), shares=())
+        from training.detector import DetectorConfig, train_detector  # TensorFlow loads only when training
+
+        config = DetectorConfig(seed=options["seed"])
+        if options["epochs"] is not None:
+            config.epochs = options["epochs"]
+        data = options["data"] or settings.MNIST_PATH
+        if options["data"] and not Path(options["data"]).is_file():
+            raise CommandError(f"MNIST file not found: {options['data']}")
+        output = Path(options["output"] or Path(settings.BASE_DIR) / "training" / "runs" / "detector")
+        try:
+            output.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise CommandError(f"Cannot write to --output {output}: {error.strerror or error}") from error
+        if options["render_glyphs"]:
+            self._render_glyphs()
+        self.stdout.write(f"Training the detector {config.epochs} epochs, seed {config.seed}, data {data} → {output}")
+        try:
+            card = train_detector(output_dir=output, data_path=data, config=config,
+                                  verbose=2 if options["verbosity"] >= 1 else 0)
+        except (FileNotFoundError, MnistFileInvalid) as error:
+            raise CommandError(str(error)) from error
+        valid = card["validation"]
+        self.stdout.write(self.style.SUCCESS(
+            f"Threshold {card['threshold']:.4f}: refuses {valid['digits_refused']:.2%} of {valid['digits']} validation "
+            f"digits and {valid['non_digits_refused']:.2%} of {valid['non_digits']} validation non-digits; "
+            f"written to {output} in {card['training_seconds']:.0f} s"
+        ))
+
+    def _render_glyphs(self) -> None:
+        import numpy as np
+
+        from training.negatives import GLYPHS_PATH, installed_fonts, render_glyphs
+
+        fonts = installed_fonts()
+        if not fonts:
+            raise CommandError("No handwriting fonts are installed; see --render-glyphs's help for the packages.")
+        pictures, sources = render_glyphs(fonts=fonts)
+        GLYPHS_PATH.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(GLYPHS_PATH, x=pictures, font=sources)
+        self.stdout.write(f"Rendered {len(pictures)} glyphs from {len(fonts)} fonts into {GLYPHS_PATH}")

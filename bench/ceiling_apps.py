@@ -4,7 +4,7 @@ never deployed: each leaves out something the real app needs, to measure what it
 - `django_application`: the app itself (mnistsite.wsgi, so the same process set-up).
 - `bare_application`: POST /api/predict/ read without Django's request handling (no middleware,
   URL resolving, request and response objects, rate limiting): the upload parsed with the same
-  `multipart` library, the same `read_digit`, the same JSON; any other request goes to Django.
+  `multipart` library, the same `read_number`, the same JSON; any other request goes to Django.
 
 Switches in the environment, each leaving one stage out of every request (its effect on the
 caches included):
@@ -32,8 +32,9 @@ from ai_edge_litert.interpreter import Interpreter  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from predictor import services  # noqa: E402
-from predictor.services import read_digit  # noqa: E402
+from predictor import reading as services  # noqa: E402 - where read_number finds what it calls
+from predictor.reading import read_number  # noqa: E402
+from predictor.views import number_body  # noqa: E402
 
 if os.environ.get("CEILING_SKIP_FORWARD_PASS") == "1":
     _real_invoke = Interpreter.invoke
@@ -58,10 +59,7 @@ def bare_application(environ, start_response):
     _, options = multipart.parse_options_header(environ.get("CONTENT_TYPE", ""))
     parser = multipart.MultipartParser(environ["wsgi.input"], options["boundary"],
                                        content_length=int(environ["CONTENT_LENGTH"]))
-    reading = read_digit(data=next(part.raw for part in parser if part.name == "image"))
-    prediction = reading.prediction
-    body = json.dumps({"digit": prediction.digit, "confidence": prediction.confidence,
-                       "probabilities": prediction.probabilities, "model_version": prediction.model_version,
-                       "feedback_token": reading.feedback_token, "uncertain": reading.uncertain}).encode()
+    reading = read_number(data=next(part.raw for part in parser if part.name == "image"))
+    body = json.dumps(number_body(reading)).encode()
     start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     return [body]

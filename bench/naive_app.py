@@ -47,8 +47,8 @@ def keras_classifier() -> KerasPredictClassifier:
 
 
 inference.get_classifier = keras_classifier
-import predictor.services  # noqa: E402
+import predictor.reading  # noqa: E402
 
-predictor.services.get_classifier = keras_classifier
+predictor.reading.get_classifier = keras_classifier
 
 from mnistsite.wsgi import application  # noqa: E402,F401

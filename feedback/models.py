@@ -6,6 +6,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+#: The most digits a number's reading holds (predictor.segmentation.MAX_DIGITS, checked by a test).
+MAX_NUMBER_DIGITS = 12
+
 
 class Feedback(models.Model):
     class Status(models.TextChoices):
@@ -31,6 +34,12 @@ class Feedback(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     #: A keyed hash of the client's address and browser: spots floods without storing who sent it.
     client_fingerprint = models.CharField(max_length=64, blank=True, db_index=True)
+    #: For a digit read in a number: that reading (NumberFeedback.reading_id, when feedback on the
+    #: whole number came too), the digit's place in it from 0 on the left, and its box
+    #: [x, y, width, height] in the uploaded picture; `original` is then the digit's own crop.
+    reading_id = models.CharField(max_length=32, blank=True, db_index=True)
+    position = models.PositiveSmallIntegerField(null=True, blank=True)
+    box = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -59,3 +68,48 @@ class Feedback(models.Model):
     @property
     def confidence(self) -> float:
         return max(self.probabilities) if self.probabilities else 0.0
+
+
+class NumberFeedback(models.Model):
+    """What a user said of a whole number's reading. When the number they typed has as many digits
+    as were read, each digit also became a Feedback record (trained on once approved). When it has
+    not, the digits were cut wrong: this is a segmentation record, the whole picture with the
+    boxes and the true number, for staff to see; `finetune` never reads this table."""
+
+    Status = Feedback.Status
+
+    reading_id = models.CharField(max_length=32, unique=True, editable=False)
+    original = models.FileField(max_length=255, blank=True, help_text="The whole picture as uploaded.")
+    boxes = models.JSONField(help_text="Each digit's box [x, y, width, height] in the picture, left to right.")
+    number_read = models.CharField(max_length=MAX_NUMBER_DIGITS)
+    label = models.CharField(max_length=MAX_NUMBER_DIGITS, help_text="The number it really is.")
+    model_version = models.CharField(max_length=64, db_index=True)
+    status = models.CharField(max_length=8, choices=Feedback.Status.choices, default=Feedback.Status.PENDING)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    client_fingerprint = models.CharField(max_length=64, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "number feedback"
+        verbose_name_plural = "number feedback"
+        constraints = [
+            models.CheckConstraint(condition=Q(label__regex=r"^[0-9]{1,12}$"), name="number_feedback_label_is_a_number"),
+            models.CheckConstraint(
+                condition=Q(number_read__regex=r"^[0-9]{1,12}$"), name="number_feedback_read_is_a_number"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "approved", "rejected"]), name="number_feedback_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk}: read {self.number_read}, labelled {self.label} ({self.status})"
+
+    @property
+    def is_segmentation_error(self) -> bool:
+        """The digits were cut wrong: the true number has another count of digits."""
+        return len(self.label) != len(self.number_read)

@@ -11,7 +11,14 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from feedback.services import FeedbackRejected, FeedbackUnavailable, client_fingerprint, record_feedback
+from feedback.services import (
+    FeedbackOutcome,
+    FeedbackRejected,
+    FeedbackUnavailable,
+    NumberOutcome,
+    client_fingerprint,
+    record_feedback,
+)
 from mnistsite.http import BadRequest, declared_length
 from mnistsite.ratelimits import api_rate_limit
 from predictor.tokens import max_token_length
@@ -63,11 +70,23 @@ def api_feedback(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"error": str(problem)}, status=400)
     except (DatabaseError, FeedbackUnavailable):
         return JsonResponse({"error": "Feedback cannot be stored right now; please try again later."}, status=503)
-    body = {"id": outcome.feedback.pk, "status": outcome.feedback.status}
+    body = _outcome_body(outcome)
     if outcome.created:
         return JsonResponse(body, status=201)
     body.update(duplicate=True, detail="This prediction's feedback was already recorded; nothing was added.")
     return JsonResponse(body, status=200)
+
+
+def _outcome_body(outcome: FeedbackOutcome | NumberOutcome) -> dict:
+    if isinstance(outcome, FeedbackOutcome):
+        return {"id": outcome.feedback.pk, "status": outcome.feedback.status}
+    return {
+        "id": outcome.number.pk,
+        "status": outcome.number.status,
+        "number": outcome.number.label,
+        "digit_ids": [record.pk for record in sorted(outcome.digits, key=lambda record: record.position or 0)],
+        "segmentation": outcome.number.is_segmentation_error,
+    }
 
 
 @require_POST
@@ -75,7 +94,7 @@ def feedback_page(request: HttpRequest) -> HttpResponse:
     """The result page's "Is this right?" form: a yes button or a digit, then a thank-you."""
     fields = request.POST.dict()
     if fields.get("correct") == "yes":
-        fields["label"] = fields.get("predicted_digit")
+        fields["label"] = fields.get("predicted_digit")  # the number read, for a whole reading
     try:
         outcome = record_feedback(token=fields.get("feedback_token"), label=fields.get("label"), fingerprint=_fingerprint(request))
     except FeedbackRejected as problem:
@@ -83,4 +102,8 @@ def feedback_page(request: HttpRequest) -> HttpResponse:
     except (DatabaseError, FeedbackUnavailable):
         message = "Feedback cannot be stored right now; please try again in a minute."
         return render(request, "feedback/thanks.html", {"error": message}, status=503)
-    return render(request, "feedback/thanks.html", {"feedback": outcome.feedback, "duplicate": not outcome.created})
+    if isinstance(outcome, NumberOutcome):
+        context = {"number": outcome.number, "duplicate": not outcome.created}
+    else:
+        context = {"feedback": outcome.feedback, "duplicate": not outcome.created}
+    return render(request, "feedback/thanks.html", context)

@@ -24,6 +24,10 @@ ACCEPTED_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF")
 #: (rendered photos: the same accuracy at 250 and 320 px, up to 2 pp lower at 200 for small
 #: fine-pen digits), and a 1000 px JPEG decodes straight to it.
 WORKING_SIDE = 250
+#: Pictures wider (or taller) than this ratio are read at more than WORKING_SIDE, up to
+#: MAX_SIDE_FACTOR times it (`working_side`); single-digit pictures stay at WORKING_SIDE.
+WIDE_ASPECT = 1.5
+MAX_SIDE_FACTOR = 3.0
 MNIST_BOX = 20
 MNIST_SIDE = 28
 MNIST_CENTRE = 14.0  # measured on MNIST train: mean centre of mass (13.996, 14.004)
@@ -48,6 +52,8 @@ SOFTEN_SIGMA = 0.5
 MNIST_STROKE_WIDTH = 2.0
 
 
+#: The key in an opened picture's `info` for its scale to the uploaded file (see `open_image`).
+UPLOAD_SCALE = "upload_scale"
 #: Pictures with more than 8 bits of grey, read as floats.
 _DEEP_MODES = ("I;16", "I;16B", "I;16L", "I", "F")
 
@@ -65,14 +71,25 @@ class ImageLimits:
     max_pixels: int = 40_000_000
 
 
+def working_side(size: tuple[int, int]) -> int:
+    """How many pixels the longer side of a picture of `size` is read at: WORKING_SIDE, more for a
+    wide strip (a written number), so each of its digits keeps about the detail a lone one has."""
+    width, height = size
+    aspect = max(width, height) / max(min(width, height), 1)
+    return round(WORKING_SIDE * min(max(aspect / WIDE_ASPECT, 1.0), MAX_SIDE_FACTOR))
+
+
 def open_image(
-    data: bytes, *, limits: ImageLimits = ImageLimits(), side: int = WORKING_SIDE, jpeg_mode: str = "L"
+    data: bytes, *, limits: ImageLimits = ImageLimits(), side: int | None = WORKING_SIDE, jpeg_mode: str = "L"
 ) -> tuple[Image.Image, str]:
     """Decode `data` safely: known formats only, pixel count checked before decoding, first frame.
-    A JPEG is decoded at the smallest of its 1/2‥1/8 scales that keeps the longer side ≥ `side`, in
-    `jpeg_mode` ("L" for reading the digit: grey straight from the decoder).
+    A JPEG is decoded at the smallest of its 1/2‥1/8 scales that keeps the longer side ≥ `side`
+    (None: `working_side` of its size), in `jpeg_mode` ("L" for reading: grey straight from the
+    decoder).
 
-    Returns the upright picture and the format Pillow recognised (never the client's file name)."""
+    Returns the upright picture and the format Pillow recognised (never the client's file name).
+    The picture's `info[UPLOAD_SCALE]` says how many of the uploaded file's pixels one of its own
+    spans (1, or more for a JPEG decoded at a reduced scale)."""
     if not data:
         raise ImageRejected("The file is empty.")
     try:
@@ -91,9 +108,10 @@ def open_image(
             image_format = image.format or "PNG"
             image.seek(0)  # animated GIF/WebP/PNG: the first frame
             if image.format == "JPEG":
-                shrink = max(width, height) / side
+                shrink = max(width, height) / (side or working_side((width, height)))
                 image.draft(jpeg_mode, (math.ceil(width / shrink), math.ceil(height / shrink)))
             image.load()
+            upload_scale = width / image.width  # > 1 when the JPEG was decoded at a reduced scale
     except ImageRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
@@ -110,6 +128,7 @@ def open_image(
             image = ImageOps.exif_transpose(image)
     except Exception:  # noqa: BLE001 - broken EXIF must not cost the user the picture
         pass
+    image.info[UPLOAD_SCALE] = upload_scale
     return image, image_format
 
 
@@ -122,14 +141,14 @@ def _without_opaque_alpha(image: Image.Image) -> Image.Image:
     return image
 
 
-def _gray(image: Image.Image) -> np.ndarray:
+def _gray(image: Image.Image, *, side: int = WORKING_SIDE) -> np.ndarray:
     """The picture's grey levels at WORKING_SIDE at most. An ordinary picture is made grey before
     it is shrunk, so one channel is resampled instead of three (the draw pad's 280×280 export is
     prepared in 2.0 instead of 2.5 ms); transparent and 16-bit ones are handled by `_to_gray`."""
     image = _without_opaque_alpha(image)
     if image.mode in _DEEP_MODES or "A" in image.getbands() or "transparency" in image.info:
-        return _to_gray(_shrink(image))
-    return np.asarray(_shrink(image if image.mode == "L" else image.convert("L")))
+        return _to_gray(_shrink(image, side=side))
+    return np.asarray(_shrink(image if image.mode == "L" else image.convert("L"), side=side))
 
 
 def grey_picture(image: Image.Image) -> Image.Image:
@@ -140,11 +159,11 @@ def grey_picture(image: Image.Image) -> Image.Image:
     return Image.fromarray(gray if gray.dtype == np.uint8 else np.round(gray).astype(np.uint8))
 
 
-def _shrink(image: Image.Image) -> Image.Image:
+def _shrink(image: Image.Image, *, side: int = WORKING_SIDE) -> Image.Image:
     longest = max(image.size)
-    if longest <= WORKING_SIDE:
+    if longest <= side:
         return image
-    scale = WORKING_SIDE / longest
+    scale = side / longest
     size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
     if image.mode in _DEEP_MODES:
         image = image.convert("F")  # keeps all 16 bits; through RGB every level above 255 is clipped
@@ -260,13 +279,23 @@ def _otsu_threshold(values: np.ndarray) -> float:
     return float(centres[int(np.argmax(between))])
 
 
-def _digit_mask(ink: np.ndarray) -> np.ndarray:
-    """The pixels belonging to the digit: the main blob and any sizeable parts, specks dropped."""
+def check_looks_drawn(ink: np.ndarray) -> None:
+    """Raise NoDigitFound for a blank picture or noise: nothing there was drawn."""
     if ink.max() < MIN_INK_CONTRAST:
         raise NoDigitFound("No digit found: the picture looks blank.")
     if _smoothness(ink) < MIN_SMOOTHNESS or _smoothness(_inked_box(ink)) < MIN_BOX_SMOOTHNESS:
         raise NoDigitFound("No digit found: the picture looks like noise, not a drawn digit.")
-    strokes = ink > max(_otsu_threshold(ink), MIN_INK_CONTRAST / 2)
+
+
+def stroke_pixels(ink: np.ndarray) -> np.ndarray:
+    """The pixels that are strokes rather than background or anti-aliased rims."""
+    return ink > max(_otsu_threshold(ink), MIN_INK_CONTRAST / 2)
+
+
+def _digit_mask(ink: np.ndarray) -> np.ndarray:
+    """The pixels belonging to the digit: the main blob and any sizeable parts, specks dropped."""
+    check_looks_drawn(ink)
+    strokes = stroke_pixels(ink)
     # Only the box around the strokes needs labelling: in a photo it is a fraction of the picture.
     rows, cols = np.flatnonzero(strokes.any(1)), np.flatnonzero(strokes.any(0))
     box = np.s_[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
@@ -359,8 +388,19 @@ def prepare_digit(image: Image.Image) -> np.ndarray:
     if ready is not None:
         _digit_mask(ready.astype(np.float64))  # the same blank, noise and texture checks as any picture
         return ready.copy()
-    ink = _ink(_gray(image))
-    mask = _digit_mask(ink)
+    ink = picture_ink(image)
+    return digit_from_ink(ink=ink, mask=_digit_mask(ink))
+
+
+def picture_ink(image: Image.Image, *, side: int = WORKING_SIDE) -> np.ndarray:
+    """The picture's ink at most `side` px on its longer side: high on a zero background, whatever
+    the polarity, lighting and transparency."""
+    return _ink(_gray(image, side=side))
+
+
+def digit_from_ink(*, ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The 28×28 uint8 MNIST-style picture of the digit whose strokes are `mask` in `ink`: cut
+    out with its anti-aliased rims, stroke width and contrast matched to MNIST, scaled, centred."""
     rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
     # From here on only the digit's box and two pixels around it matter (as far as rims reach).
     y0, x0 = max(rows[0] - 2, 0), max(cols[0] - 2, 0)

@@ -11,7 +11,7 @@ from django.utils import timezone
 from PIL import Image
 
 from feedback.models import Feedback
-from predictor.services import read_digit
+from predictor.reading import read_number
 from predictor.tests import renders
 
 
@@ -19,8 +19,8 @@ def predicted_token(pixels: np.ndarray | None = None) -> tuple[str, int]:
     """A real feedback token from the real prediction path, and the digit it predicted."""
     if pixels is None:
         pixels = renders.mnist_samples()[0][0]
-    reading = read_digit(data=renders.encode(Image.fromarray(np.asarray(pixels, dtype=np.uint8))))
-    return reading.feedback_token, reading.prediction.digit
+    reading = read_number(data=renders.encode(Image.fromarray(np.asarray(pixels, dtype=np.uint8))))
+    return reading.feedback_token, reading.digits[0].prediction.digit
 
 
 def make_feedback(
@@ -57,3 +57,14 @@ def make_feedback(
         status=status,
         reviewed_at=None if status == Feedback.Status.PENDING else timezone.now(),
     )
+
+
+def number_picture(digits: str, *, seed: int = 0, rendering: str = "scan") -> bytes:
+    """A picture of the number `digits` written with the MNIST samples shipped with the tests."""
+    from training.number_pictures import compose, render
+
+    samples, labels = renders.mnist_samples()
+    by_digit = {int(label): samples[index] for index, label in enumerate(labels)}
+    rng = np.random.default_rng(seed)
+    ink, _ = compose([by_digit[int(digit)] for digit in digits], rng=rng, spacing="apart")
+    return render(ink, rendering=rendering, rng=rng)[0]

@@ -12,7 +12,7 @@ from PIL import Image
 
 from feedback.models import Feedback
 from feedback.tests.factories import predicted_token
-from predictor.services import read_digit
+from predictor.reading import read_number
 from predictor.tests import renders
 
 URL = "/api/feedback/"
@@ -58,7 +58,7 @@ def test_raising_the_inline_limit_keeps_feedback_working(client, settings, media
     """Token and body limits follow INLINE_ORIGINAL_BYTES: a 48 kB scan riding in the token."""
     scan = renders.scan(DIGITS[6])
     settings.INLINE_ORIGINAL_BYTES = 2 * len(scan)
-    reading = read_digit(data=scan)
+    reading = read_number(data=scan)
     assert len(reading.feedback_token) > 64 * 1024
     response = post_json(client, {"feedback_token": reading.feedback_token, "label": 6})
     assert response.status_code == 201
@@ -93,7 +93,7 @@ def test_feedback_on_a_reading_whose_original_could_not_be_stored(client, settin
     """A storage outage while reading a large upload: the answer still comes, and its feedback is
     kept with the model input only."""
     settings.INLINE_ORIGINAL_BYTES = 0
-    monkeypatch.setattr("predictor.services.store_original", storage_outage)
+    monkeypatch.setattr("predictor.reading.store_original", storage_outage)
     token, _ = predicted_token(DIGITS[6])
     monkeypatch.undo()
     assert post_json(client, {"feedback_token": token, "label": 6}).status_code == 201

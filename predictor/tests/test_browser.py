@@ -57,7 +57,7 @@ def test_upload_a_photo_shows_digit_and_chart(page, tmp_path):
     photo.write_bytes(renders.phone_photo(DIGITS[5]))
     page.goto(page.base + "/")
     page.set_input_files("#id_image", str(photo))  # choosing a file submits the form
-    page.wait_for_selector("body.chart-drawn #probability-chart .main-svg", timeout=20_000)
+    page.wait_for_selector("body.chart-drawn #probability-chart-0 .main-svg", timeout=20_000)
     assert page.inner_text("[data-testid=digit]") == str(LABELS[5])
     assert page.locator("[data-testid=feature-map-layer]").count() == 4
     assert page.problems == []
@@ -232,7 +232,7 @@ def test_home_and_live_results_pass_an_accessibility_audit(page, tmp_path):
     photo = tmp_path / "photo.jpg"
     photo.write_bytes(renders.phone_photo(DIGITS[5]))
     page.set_input_files("#id_image", str(photo))
-    page.wait_for_selector("body.chart-drawn #probability-chart .main-svg", timeout=20_000)
+    page.wait_for_selector("body.chart-drawn #probability-chart-0 .main-svg", timeout=20_000)
     page.locator("details").evaluate_all("(all) => all.forEach((d) => { d.open = true; })")
     assert accessibility_problems(page) == [], "the result, its chart, model input and feature maps"
     page.click("button.yes")

@@ -55,11 +55,11 @@ def test_classifier_is_loaded_once_per_process(monkeypatch):
 def test_serving_never_imports_tensorflow(tmp_path):
     script = (
         "import sys, django, os; django.setup();"
-        "from predictor.services import read_digit;"
+        "from predictor.reading import read_number;"
         "from predictor.tests import renders;"
         "from PIL import Image;"
         "d, _ = renders.mnist_samples();"
-        "read_digit(data=renders.encode(Image.fromarray(d[0])), with_feature_maps=True);"
+        "read_number(data=renders.encode(Image.fromarray(d[0])), feature_maps_for={0});"
         "import mnistsite.wsgi;"
         "print('tensorflow' in sys.modules, 'keras' in sys.modules, 'plotly' in sys.modules)"
     )

@@ -44,19 +44,19 @@ def test_upload_shows_digit_chart_model_input_and_feature_maps(client):
     assert response.status_code == 200
     html = response.content.decode()
     assert f'data-testid="digit">{LABELS[5]}<' in html
-    assert 'id="probability-chart"' in html and 'id="probability-chart-data"' in html
+    assert 'id="probability-chart-0"' in html and 'id="probability-chart-0-data"' in html
     assert "/static/plotly/plotly-basic.min.js" in html
     assert not re.search(r'(src|href)="(https?:)?//', html), "nothing is loaded from another site"
     assert 'alt="The 28 by 28 pixel picture the model read"' in html
     assert html.count('data-testid="feature-map-layer"') == 4
     for layer in ("conv1", "conv2", "conv3", "conv4"):
         assert f"<code>{layer}</code>" in html
-    assert response.context["reading"].prediction.digit == LABELS[5]
+    assert response.context["reading"].number == str(LABELS[5])
 
 
 def test_chart_data_holds_all_ten_probabilities(client):
     response = client.post("/predict/", {"image": upload(renders.encode(Image.fromarray(DIGITS[0])))})
-    figure = response.context["chart"]
+    figure = response.context["digits"][0]["chart"]
     assert figure["data"][0]["type"] == "bar"
     assert figure["data"][0]["x"] == [str(d) for d in range(10)]
     assert sum(figure["data"][0]["y"]) == pytest.approx(1.0, abs=1e-3)

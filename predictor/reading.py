@@ -1,0 +1,190 @@
+"""Reading a number: decode, find the digits, classify each, refuse non-digits, sign tokens.
+
+A picture of one digit reads as it always has: one digit, its token as before. A picture of a
+number gives each digit (left to right) with its box in the uploaded picture, its own feedback
+token (carrying a small crop of the picture around it), and a token for the whole reading that
+feedback with the whole number as its label comes back with. Views (HTML and JSON) are thin
+wrappers around `read_number`.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+import uuid
+from collections.abc import Collection
+from dataclasses import dataclass, replace
+
+import numpy as np
+from django.conf import settings
+from PIL import Image
+
+from predictor.inference import Prediction, get_classifier
+from predictor.preprocessing import (
+    MNIST_SIDE,
+    UPLOAD_SCALE,
+    ImageLimits,
+    NoDigitFound,
+    open_image,
+    picture_ink,
+    prepare_digit,
+    working_side,
+)
+from predictor.rejection import NOT_A_DIGIT, get_detector
+from predictor.segmentation import DigitSegment, Scorer, find_digits
+from predictor.services import store_original
+from predictor.tokens import ReadDigit, make_feedback_token, make_reading_token
+
+logger = logging.getLogger(__name__)
+
+#: Pictures this small (both sides) hold one digit: MNIST's 28×28, USPS's and Semeion's 16×16.
+SINGLE_DIGIT_SIDE = 2 * MNIST_SIDE
+#: A number is refused as "no digit" when more than this share of its marks are not digits.
+MAX_NON_DIGIT_SHARE = 0.5
+#: A digit's crop in its feedback token is at most this many pixels on its longer side.
+CROP_SIDE = 64
+
+
+@dataclass(frozen=True)
+class DigitReading:
+    prediction: Prediction
+    pixels: np.ndarray  # what the model saw, 28×28 uint8
+    confidence: float  # that this is a digit at all and that digit (see `read_number`)
+    uncertain: bool
+    feedback_token: str
+    box: tuple[int, int, int, int]  # x, y, width, height in the uploaded picture (after EXIF rotation)
+
+
+@dataclass(frozen=True)
+class NumberReading:
+    digits: list[DigitReading]
+    model_version: str
+    feedback_token: str  # the digit's own for one digit, the whole reading's for several
+    reading_id: str = ""
+    marks_left_out: int = 0  # marks beside the digits that are not digits (a letter, a sign)
+
+    @property
+    def number(self) -> str:
+        return "".join(str(digit.prediction.digit) for digit in self.digits)
+
+    @property
+    def confidence(self) -> float:
+        """That every digit is read right: the product of the digits' confidences."""
+        return math.prod(digit.confidence for digit in self.digits)
+
+    @property
+    def uncertain(self) -> bool:
+        return (
+            self.confidence < settings.UNSURE_BELOW
+            or any(digit.uncertain for digit in self.digits)
+            or self.marks_left_out > 0
+        )
+
+
+def _segments(image: Image.Image, *, score: Scorer) -> list[DigitSegment]:
+    """The marks in `image`, left to right, with their boxes in the uploaded file's pixels."""
+    if max(image.size) <= SINGLE_DIGIT_SIDE:
+        pixels = prepare_digit(image)
+        return [DigitSegment(mask=np.ones((1, 1), bool), box=(0, 0, image.width, image.height), pixels=pixels)]
+    ink = picture_ink(image, side=working_side(image.size))
+    scale = image.width * image.info.get(UPLOAD_SCALE, 1.0) / ink.shape[1]
+    return [
+        replace(segment, box=tuple(max(1, round(value * scale)) if i >= 2 else round(value * scale)
+                                   for i, value in enumerate(segment.box)))
+        for segment in find_digits(ink, score=score)
+    ]
+
+
+def crop_png(image: Image.Image, box: tuple[int, int, int, int] | list[int]) -> bytes:
+    """The part of the picture (from `open_image`) around one digit's `box` (in the uploaded
+    file's pixels), small, as PNG bytes: the digit's own picture in its feedback record."""
+    scale = image.info.get(UPLOAD_SCALE, 1.0)
+    x, y, width, height = (value / scale for value in box)
+    pad = max(width, height) / 8
+    crop = image.crop((
+        max(round(x - pad), 0), max(round(y - pad), 0),
+        min(round(x + width + pad), image.width), min(round(y + height + pad), image.height),
+    ))
+    if crop.mode not in ("L", "LA", "RGB", "RGBA"):
+        crop = crop.convert("RGBA" if "A" in crop.getbands() else "RGB")
+    crop.thumbnail((CROP_SIDE, CROP_SIDE))
+    buffer = io.BytesIO()
+    crop.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def read_number(*, data: bytes, feature_maps_for: Collection[int] = ()) -> NumberReading:
+    """Raises `ImageRejected` (unreadable) or `NoDigitFound` (no digit in it). `feature_maps_for`:
+    the positions of the digits whose feature maps are wanted.
+
+    Each digit's confidence is the classifier's probability for its digit times the detector's
+    score that the picture is one digit at all, so a letter that the classifier calls a "4" with
+    certainty is not a confident "4"."""
+    image, image_format = open_image(data, limits=ImageLimits(max_pixels=settings.MAX_IMAGE_PIXELS), side=None)
+    classifier, detector = get_classifier(), get_detector()
+    segments = _segments(
+        image, score=lambda pixels: (classifier.predict(pixels=pixels).confidence, detector.score(pixels))
+    )
+    scored = [(segment, detector.score(segment.pixels)) for segment in segments]
+    kept = [(segment, one_digit) for segment, one_digit in scored if segment.is_digit and one_digit >= detector.threshold]
+    if not kept or len(segments) - len(kept) > MAX_NON_DIGIT_SHARE * len(segments):
+        raise NoDigitFound(NOT_A_DIGIT)
+    pictures = [segment.pixels for segment, _ in kept]
+    boxes = [segment.box for segment, _ in kept]
+    digit_scores = [one_digit for _, one_digit in kept]
+    predictions = [
+        classifier.predict(pixels=pixels, with_feature_maps=index in feature_maps_for)
+        for index, pixels in enumerate(pictures)
+    ]
+    several = len(pictures) > 1
+    reading_id = uuid.uuid4().hex if several else ""
+    token_ids = [uuid.uuid4().hex for _ in pictures]
+    # A small original rides in the token and is written only if someone gives feedback on it:
+    # most readings get none, and a write (a Cloud Storage round trip on Cloud Run) is skipped.
+    inline = len(data) <= settings.INLINE_ORIGINAL_BYTES
+    upload_name = ""
+    if not inline:
+        try:
+            upload_name = store_original(data=data, image_format=image_format, token_id=reading_id or token_ids[0])
+        except Exception:  # noqa: BLE001 - storage down (bucket outage, full disk): the reading still counts
+            logger.exception("could not store an original; feedback on it will keep only the model input")
+    digits = []
+    for index, (pixels, box, prediction, one_digit) in enumerate(zip(pictures, boxes, predictions, digit_scores)):
+        if several:  # each digit's token carries its own small crop; the whole picture rides with the reading
+            original, original_format, stored = crop_png(image, box), "PNG", ""
+        else:
+            original, original_format, stored = (data, image_format, "") if inline else (b"", "", upload_name)
+        token = make_feedback_token(
+            token_id=token_ids[index],
+            upload_name=stored,
+            original=original,
+            original_format=original_format,
+            pixels=pixels,
+            predicted_digit=prediction.digit,
+            probabilities=prediction.probabilities,
+            model_version=prediction.model_version,
+            reading_id=reading_id,
+            position=index if several else None,
+            box=box if several else None,
+        )
+        confidence = prediction.confidence * min(1.0, one_digit / detector.unsure_below)  # lowered for doubtful marks
+        digits.append(DigitReading(
+            prediction=prediction, pixels=pixels, confidence=confidence,
+            uncertain=confidence < settings.UNSURE_BELOW or one_digit < detector.unsure_below,
+            feedback_token=token, box=box,
+        ))
+    if several:
+        token = make_reading_token(
+            reading_id=reading_id,
+            digits=[ReadDigit(token_id=token_ids[i], pixels=d.pixels, predicted_digit=d.prediction.digit,
+                              probabilities=d.prediction.probabilities, box=d.box) for i, d in enumerate(digits)],
+            model_version=predictions[0].model_version,
+            upload_name=upload_name,
+            original=data if inline else b"",
+            original_format=image_format if inline else "",
+        )
+    else:
+        token = digits[0].feedback_token
+    return NumberReading(digits=digits, model_version=predictions[0].model_version, feedback_token=token,
+                         reading_id=reading_id, marks_left_out=len(segments) - len(kept))

@@ -1,0 +1,268 @@
+"""Finding the digits in a picture of a number: ink blobs cut and joined into digits.
+
+The picture's ink (as `preprocessing` sees it) falls apart into blobs. A blob wider than a digit
+may be digits that touch: it is cut, across the writer's slant, in the valleys of its ink profile.
+The pieces, in reading order, are then joined into digits by dynamic programming: every run of
+neighbouring pieces is read by the network (any callable that scores a 28×28 picture), and the
+chain of runs with the best total wins. Each digit's log-confidence counts, less costs for what
+handwriting rarely does: a digit much wider than tall, one much shorter than its neighbours (a
+detached bar is part of a "5", not a digit), a cut through ink, two separate full-height blobs
+read as one. A picture of one digit gives the strokes `preprocessing.prepare_digit` keeps, so a
+lone digit reads exactly as before.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from predictor.preprocessing import (
+    MAX_DIGIT_PARTS,
+    MAX_INK_COVERAGE,
+    SPECK_FRACTION,
+    NoDigitFound,
+    _stroke_width,
+    check_looks_drawn,
+    digit_from_ink,
+    stroke_pixels,
+)
+
+#: More digits than this in one picture is not a number someone wrote but text or texture.
+MAX_DIGITS = 12
+#: A blob this much wider than the line is tall (after deslanting) may be digits that touch.
+MAYBE_SEVERAL_ASPECT = 0.75
+#: Cuts tried per such blob: the lowest valleys of its ink profile, this many for each digit of
+#: NARROW_DIGIT_ASPECT (width / height) that would fit in it, no two closer than MIN_DIGIT_ASPECT.
+CUTS_PER_DIGIT = 2
+NARROW_DIGIT_ASPECT = 0.5
+MIN_DIGIT_ASPECT = 0.08
+#: A cut crosses at most this many stroke widths of ink (touching digits meet in about one).
+MAX_CUT_STROKES = 2.2
+#: A run of pieces wider than this (width / line height) is never one digit, so is not read.
+MAX_RUN_ASPECT = 1.6
+#: Slant is measured up to this (x per row); steeper is not handwriting.
+MAX_SLANT = 0.6
+#: The costs, in log-confidence. Each digit read costs DIGIT_COST; one wider than MAX_DIGIT_ASPECT
+#: (width / line height) pays WIDTH_COST per unit more; one shorter than MIN_DIGIT_HEIGHT of the
+#: line is not a digit; a cut pays CUT_COST for each stroke width of ink it crosses, and one more;
+#: joining two separate blobs that are both of full height costs JOIN_COST.
+DIGIT_COST = 0.5
+MAX_DIGIT_ASPECT = 1.0
+WIDTH_COST = 8.0
+MIN_DIGIT_HEIGHT = 0.5
+CUT_COST = 1.0
+JOIN_COST = 2.0
+#: What reading a run as a mark that is not a digit (a letter, a sign) costs beyond its
+#: log-probability of not being one digit: more than a cut, so two touching digits are cut rather
+#: than refused as one mark.
+MARK_COST = 3.5
+#: A blob at least this share of the line's height tall is a digit's full height.
+FULL_HEIGHT = 0.6
+#: A blob smaller than this share of the line's height both ways is a speck: a dot, dust.
+SPECK_SIDE = 0.25
+
+#: Scores a prepared 28×28 picture: the reader's confidence (0‥1) in the digit it reads there, and
+#: how much the picture looks like one whole digit at all (0‥1).
+Scorer = Callable[[np.ndarray], tuple[float, float]]
+
+
+@dataclass(frozen=True)
+class DigitSegment:
+    """One digit's strokes in the ink picture, and the 28×28 picture the network reads."""
+
+    mask: np.ndarray  # bool, the ink picture's shape
+    box: tuple[int, int, int, int]  # x, y, width, height in the ink picture's pixels
+    pixels: np.ndarray  # 28×28 uint8
+    is_digit: bool = True  # False: a mark read as no digit (a letter, a sign), best left out
+
+
+def _box(mask: np.ndarray) -> tuple[int, int, int, int]:
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    return int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1)
+
+
+def _blobs(ink: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """Labelled stroke blobs and the labels kept: specks smaller than SPECK_FRACTION of the
+    largest are dropped, as `prepare_digit` does."""
+    strokes = stroke_pixels(ink)
+    labels, count = ndimage.label(strokes, structure=np.ones((3, 3)))
+    areas = np.bincount(labels.ravel(), minlength=count + 1)[1:]
+    if areas.sum() / strokes.size > MAX_INK_COVERAGE:
+        raise NoDigitFound("No digit found: the picture looks like noise or texture, not digits.")
+    return labels, [label + 1 for label in np.flatnonzero(areas >= SPECK_FRACTION * areas.max())]
+
+
+def _slant(labels: np.ndarray, kept: list[int]) -> float:
+    """The writer's slant: how far x moves per row down along the strokes (x ≈ x₀ + slant·y),
+    measured inside each blob (so digits on an uneven baseline do not count as slant), the blobs
+    weighted by their vertical spread."""
+    ys, xs = np.nonzero(np.isin(labels, kept))
+    which = labels[ys, xs]
+    covariance = spread = 0.0
+    for label in kept:
+        inside = which == label
+        by, bx = ys[inside], xs[inside]
+        centred = by - by.mean()
+        covariance += float(centred @ (bx - bx.mean()))
+        spread += float(centred @ centred)
+    return float(np.clip(covariance / spread, -MAX_SLANT, MAX_SLANT)) if spread else 0.0
+
+
+@dataclass
+class _Piece:
+    """Part of the ink: a whole blob, or a slice of one cut across the slant."""
+
+    mask: np.ndarray
+    blob: int
+    left: float  # extent across the slant
+    right: float
+    top: int
+    bottom: int
+    cut_before: float = 0.0  # stroke widths of ink the cut at its left edge crosses; 0: no cut
+
+    @property
+    def height(self) -> int:
+        return self.bottom - self.top
+
+
+def _piece(mask: np.ndarray, across: np.ndarray, *, blob: int, cut_before: float = 0.0) -> _Piece:
+    positions = across[mask]
+    rows = np.flatnonzero(mask.any(1))
+    return _Piece(mask, blob, float(positions.min()), float(positions.max()) + 1.0, int(rows[0]), int(rows[-1]) + 1, cut_before)
+
+
+def _cut_blob(blob: _Piece, across: np.ndarray, *, line_height: float) -> list[_Piece]:
+    """A wide blob sliced in the valleys of its ink profile across the slant (touching digits
+    meet where little ink is); a narrow one, or one with no valley, stays whole."""
+    if blob.right - blob.left < MAYBE_SEVERAL_ASPECT * line_height:
+        return [blob]
+    positions = across[blob.mask]
+    start = math.floor(blob.left)
+    profile = np.bincount((positions - start).astype(int)).astype(float)
+    profile = np.convolve(profile, np.ones(3) / 3, mode="same")  # a stray pixel is no valley
+    stroke = max(_stroke_width(blob.mask), 1.0)
+    margin = max(1, round(MIN_DIGIT_ASPECT * line_height))
+    inside = np.arange(margin, len(profile) - margin)
+    valleys = [
+        int(i) for i in inside[np.argsort(profile[inside], kind="stable")]
+        if profile[i] <= min(profile[i - 1], profile[i + 1]) and profile[i] <= MAX_CUT_STROKES * stroke
+    ]
+    wanted = CUTS_PER_DIGIT * math.ceil(len(profile) / (NARROW_DIGIT_ASPECT * line_height))
+    cuts: list[int] = []
+    for index in valleys:
+        if all(abs(index - other) > margin for other in cuts):
+            cuts.append(index)
+        if len(cuts) == wanted:
+            break
+    pieces, edges = [], [-np.inf] + [start + cut for cut in sorted(cuts)] + [np.inf]
+    for low, high in zip(edges, edges[1:]):
+        mask = blob.mask & (across >= low) & (across < high)
+        if mask.any():
+            crossed = float(profile[int(low) - start]) / stroke if np.isfinite(low) else 0.0
+            pieces.append(_piece(mask, across, blob=blob.blob, cut_before=crossed if pieces else 0.0))
+    return pieces
+
+
+def _window(mask: np.ndarray, pad: int = 4) -> tuple[slice, slice]:
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    return np.s_[max(rows[0] - pad, 0) : rows[-1] + pad + 1, max(cols[0] - pad, 0) : cols[-1] + pad + 1]
+
+
+def _prepared(ink: np.ndarray, mask: np.ndarray, near_strokes: np.ndarray) -> np.ndarray:
+    """The 28×28 picture of the digit `mask`, the ink of every other digit (rims too) removed.
+    `near_strokes`: all strokes grown by two pixels. Works in the box around `mask` only."""
+    window = _window(mask)
+    own = mask[window]
+    others = near_strokes[window] & ~ndimage.binary_dilation(own, iterations=2)
+    return digit_from_ink(ink=np.where(others, 0.0, ink[window]), mask=own)
+
+
+def _join(
+    pieces: list[_Piece], *, line_height: float, read: Callable[[list[int]], tuple[float, float]]
+) -> list[tuple[list[int], bool]]:
+    """The best chain of runs of neighbouring pieces, each run one digit or one mark that is not a
+    digit (see the module's doc), as (run, is a digit). `read(run)`: the reader's confidence in
+    the run's pieces read as one digit, and how much they look like one digit at all."""
+    count = len(pieces)
+    best = [0.0] + [-math.inf] * count
+    came_from = [(0, True)] * (count + 1)
+    full_height = [piece.height >= FULL_HEIGHT * line_height for piece in pieces]
+    for end in range(1, count + 1):
+        for start in range(end - 1, -1, -1):
+            run = pieces[start:end]
+            width = max(p.right for p in run) - min(p.left for p in run)
+            if width > MAX_RUN_ASPECT * line_height and (start, end) != (0, count):
+                if end - start > 1:
+                    break  # runs only widen as they start further left
+                continue
+            height = max(p.bottom for p in run) - min(p.top for p in run)
+            if best[start] == -math.inf or (height < MIN_DIGIT_HEIGHT * line_height and count > 1):
+                continue
+            value = best[start] - DIGIT_COST - WIDTH_COST * max(width / line_height - MAX_DIGIT_ASPECT, 0.0)
+            value -= JOIN_COST * sum(
+                1 for a in range(start, end - 1)
+                if pieces[a + 1].blob != pieces[a].blob and full_height[a] and full_height[a + 1]
+            )
+            if start > 0 and pieces[start].cut_before:
+                value -= CUT_COST * (1.0 + pieces[start].cut_before)
+            if value <= best[end]:
+                continue  # reading it cannot help: log-confidence is never positive
+            confidence, one_digit = read(list(range(start, end)))
+            as_digit = value + math.log(max(confidence * one_digit, 1e-9))
+            as_mark = value - MARK_COST + math.log(max(1.0 - one_digit, 1e-9))
+            if max(as_digit, as_mark) > best[end]:
+                best[end], came_from[end] = max(as_digit, as_mark), (start, as_digit >= as_mark)
+    if best[count] == -math.inf:
+        return [(list(range(count)), True)]
+    runs, end = [], count
+    while end > 0:
+        start, is_digit = came_from[end]
+        runs.append((list(range(start, end)), is_digit))
+        end = start
+    return runs[::-1]
+
+
+def find_digits(ink: np.ndarray, *, score: Scorer) -> list[DigitSegment]:
+    """The digits in `ink` (from `preprocessing.picture_ink`), left to right.
+
+    Raises NoDigitFound for blank pages, noise and texture, as `prepare_digit` does."""
+    check_looks_drawn(ink)
+    labels, kept = _blobs(ink)
+    strokes = np.isin(labels, kept)
+    slant = _slant(labels, kept)
+    rows, cols = np.indices(ink.shape)
+    across = cols - slant * (rows - ink.shape[0] / 2)  # x with the writer's slant taken out
+    blobs = [_piece(labels == label, across, blob=label) for label in kept]
+    line_height = float(np.percentile([blob.height for blob in blobs], 75))
+    blobs = [blob for blob in blobs if max(blob.height, blob.right - blob.left) >= SPECK_SIDE * line_height]
+    if len(blobs) > MAX_DIGIT_PARTS * MAX_DIGITS:
+        raise NoDigitFound("No digit found: the picture looks like noise or texture, not digits.")
+    pieces = [piece for blob in blobs for piece in _cut_blob(blob, across, line_height=line_height)]
+    pieces.sort(key=lambda piece: (piece.left + piece.right) / 2)
+    near_strokes = ndimage.binary_dilation(strokes, iterations=2)
+    masks: dict[tuple[int, ...], np.ndarray] = {}
+
+    def run_mask(run: list[int]) -> np.ndarray:
+        key = tuple(run)
+        if key not in masks:
+            masks[key] = np.logical_or.reduce([pieces[i].mask for i in run])
+        return masks[key]
+
+    runs = _join(pieces, line_height=line_height, read=lambda run: score(_prepared(ink, run_mask(run), near_strokes)))
+    if len(runs) == 1:  # one mark: every stroke `prepare_digit` keeps, so a digit reads as it always has
+        return [DigitSegment(mask=strokes, box=_box(strokes), pixels=digit_from_ink(ink=ink, mask=strokes),
+                             is_digit=runs[0][1])]
+    if len(runs) > MAX_DIGITS:
+        raise NoDigitFound(
+            f"No digit found: the picture holds more than {MAX_DIGITS} marks; it looks like text or texture."
+        )
+    segments = []
+    for run, is_digit in runs:
+        mask = run_mask(run)
+        segments.append(DigitSegment(mask=mask, box=_box(mask), pixels=_prepared(ink, mask, near_strokes),
+                                     is_digit=is_digit))
+    return segments

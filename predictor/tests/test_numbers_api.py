@@ -1,0 +1,119 @@
+"""The numbers contract of POST /api/predict/: one digit or many, boxes, tokens, feature maps."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image, ImageDraw, ImageFont
+
+from predictor.tests import renders
+from predictor.tokens import ReadingTicket, read_feedback_token
+from training.number_pictures import compose, render
+
+DIGITS, LABELS = renders.mnist_samples()
+SAMPLE = {int(label): DIGITS[index] for index, label in reversed(list(enumerate(LABELS)))}
+URL = "/api/predict/"
+
+
+def number_png(digits: str, *, seed: int = 0, rendering: str = "scan") -> bytes:
+    rng = np.random.default_rng(seed)
+    ink, _ = compose([SAMPLE[int(d)] for d in digits], rng=rng, spacing="apart")
+    return render(ink, rendering=rendering, rng=rng)[0]
+
+
+def predict(client, data: bytes, **fields):
+    return client.post(URL, {"image": SimpleUploadedFile("n.png", data, content_type="image/png"), **fields})
+
+
+def test_a_number_is_read_whole_and_digit_by_digit(client, settings):
+    body = predict(client, number_png("2026")).json()
+    assert body["number"] == "2026"
+    assert body["digit"] is None and body["probabilities"] is None
+    assert [digit["digit"] for digit in body["digits"]] == [2, 0, 2, 6]
+    lefts = [digit["box"][0] for digit in body["digits"]]
+    assert lefts == sorted(lefts)
+    for digit in body["digits"]:
+        assert set(digit) == {"digit", "confidence", "probabilities", "uncertain", "box", "feedback_token"}
+        assert len(digit["probabilities"]) == 10 and len(digit["box"]) == 4
+        assert digit["uncertain"] == (digit["confidence"] < settings.UNSURE_BELOW)
+    assert body["confidence"] == pytest.approx(np.prod([digit["confidence"] for digit in body["digits"]]))
+    ticket = read_feedback_token(body["feedback_token"], max_age=60)
+    assert isinstance(ticket, ReadingTicket) and ticket.number == "2026"
+    digit_ticket = read_feedback_token(body["digits"][1]["feedback_token"], max_age=60)
+    assert (digit_ticket.reading_id, digit_ticket.position) == (ticket.reading_id, 1)
+    assert Image.open(__import__("io").BytesIO(digit_ticket.original)).format == "PNG"  # its own crop
+
+
+def test_one_digit_keeps_the_old_meaning(client):
+    body = predict(client, renders.encode(Image.fromarray(SAMPLE[7]))).json()
+    assert body["number"] == "7" and body["digit"] == 7
+    assert body["probabilities"] == body["digits"][0]["probabilities"]
+    assert body["feedback_token"] == body["digits"][0]["feedback_token"]
+    assert body["digits"][0]["box"] == [0, 0, 28, 28]
+
+
+def test_feature_maps_of_the_digit_asked_for(client):
+    body = predict(client, number_png("35"), feature_maps="1", digit_index="1").json()
+    assert body["feature_maps_digit"] == 1
+    assert set(body["feature_maps"]) == {"conv1", "conv2", "conv3", "conv4"}
+    assert all(digit["model_input_png"].startswith("data:image/png;base64,") for digit in body["digits"])
+
+
+@pytest.mark.parametrize("index", ["-1", "x", "1.5", "99999"])
+def test_a_bad_digit_index_is_refused(client, index):
+    response = predict(client, number_png("35"), feature_maps="1", digit_index=index)
+    assert response.status_code == 400
+    assert "digit_index" in response.json()["error"]
+
+
+def test_a_digit_index_past_the_last_digit_is_refused(client):
+    response = predict(client, number_png("35"), feature_maps="1", digit_index="2")
+    assert response.status_code == 400
+
+
+def _written(text: str, *, font: str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf") -> bytes:
+    canvas = Image.new("L", (360, 200), 255)
+    ImageDraw.Draw(canvas).text((30, 20), text, fill=0, font=ImageFont.truetype(font, 140))
+    return renders.encode(canvas)
+
+
+@pytest.mark.parametrize("text", ["A", "K", "#"])
+def test_letters_and_signs_are_no_digit(client, text):
+    response = predict(client, _written(text))
+    assert response.status_code == 422
+    assert response.json()["error"].startswith("No digit found")
+
+
+def _never_a_confident_digit(response) -> bool:
+    return response.status_code == 422 or response.json()["uncertain"]
+
+
+def test_a_word_is_never_a_confident_number(client):
+    assert _never_a_confident_digit(predict(client, _written("Hw")))
+
+
+def _face() -> bytes:
+    canvas = Image.new("L", (240, 240), 255)
+    draw = ImageDraw.Draw(canvas)
+    draw.ellipse((30, 30, 210, 210), outline=0, width=10)
+    draw.ellipse((80, 90, 100, 110), fill=0)
+    draw.ellipse((140, 90, 160, 110), fill=0)
+    draw.arc((80, 110, 160, 180), 20, 160, fill=0, width=8)
+    return renders.encode(canvas)
+
+
+def test_a_drawn_face_is_never_a_confident_digit(client):
+    assert _never_a_confident_digit(predict(client, _face()))
+
+
+def test_a_sign_beside_a_number_is_left_out_and_flagged(client):
+    rng = np.random.default_rng(0)
+    ink, _ = compose([SAMPLE[2], SAMPLE[5]], rng=rng, spacing="apart")
+    canvas = Image.new("L", (ink.shape[1] + 120, ink.shape[0]), 0)
+    canvas.paste(Image.fromarray((ink * 255).astype(np.uint8)), (120, 0))
+    ImageDraw.Draw(canvas).text((10, ink.shape[0] // 4), "#", fill=255,
+                                font=ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 80))
+    body = predict(client, renders.encode(canvas)).json()
+    assert body["number"] == "25"
+    assert body["uncertain"]

@@ -1,0 +1,111 @@
+"""Finding the digits of a number in rendered pictures, read by the bundled networks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+from scipy import ndimage
+
+from predictor.inference import get_classifier
+from predictor.preprocessing import NoDigitFound, open_image, picture_ink, prepare_digit, stroke_pixels, working_side
+from predictor.reading import read_number
+from predictor.rejection import get_detector
+from predictor.segmentation import MAX_DIGITS, find_digits
+from predictor.tests import renders
+from training.number_pictures import compose, render
+
+DIGITS, LABELS = renders.mnist_samples()
+#: One sample of each digit from the twenty shipped with the tests.
+SAMPLE = {int(label): DIGITS[index] for index, label in reversed(list(enumerate(LABELS)))}
+
+
+def _score(pixels: np.ndarray) -> tuple[float, float]:
+    return get_classifier().predict(pixels=pixels).confidence, get_detector().score(pixels)
+
+
+def _read(data: bytes) -> str:
+    image, _ = open_image(data, side=None)
+    segments = find_digits(picture_ink(image, side=working_side(image.size)), score=_score)
+    return "".join(str(get_classifier().predict(pixels=segment.pixels).digit) for segment in segments)
+
+
+def _number(digits: str, *, spacing: str, seed: int = 0, rendering: str = "scan") -> bytes:
+    rng = np.random.default_rng(seed)
+    ink, _ = compose([SAMPLE[int(d)] for d in digits], rng=rng, spacing=spacing)
+    data, _ = render(ink, rendering=rendering, rng=rng)
+    return data
+
+
+@pytest.mark.parametrize("spacing", ["apart", "close"])
+def test_digits_written_apart_are_read_in_order(spacing):
+    assert _read(_number("2026", spacing=spacing)) == "2026"
+
+
+@pytest.mark.parametrize("pair", ["42", "20", "68", "26"])
+def test_a_touching_pair_is_cut_in_two(pair):
+    data = _number(pair, spacing="touching")
+    image, _ = open_image(data, side=None)
+    ink = picture_ink(image, side=working_side(image.size))
+    _, blobs = ndimage.label(stroke_pixels(ink), structure=np.ones((3, 3)))
+    assert blobs == 1  # the two digits really touch
+    assert _read(data) == pair
+
+
+def _broken_five() -> bytes:
+    """A "5" whose top bar was written apart from its body, black ink on white."""
+    canvas = Image.new("L", (200, 200), 255)
+    draw = ImageDraw.Draw(canvas)
+    draw.line([(78, 40), (140, 36)], fill=0, width=14)  # the bar, not touching the stem
+    draw.line([(70, 58), (66, 100)], fill=0, width=14)  # the stem
+    draw.arc((56, 86, 142, 166), start=-120, end=150, fill=0, width=14)  # the bowl
+    return renders.encode(canvas)
+
+
+def test_a_five_whose_bar_was_written_apart_stays_one_digit():
+    assert _read(_broken_five()) == "5"
+
+
+def test_specks_beside_a_number_are_ignored():
+    rng = np.random.default_rng(1)
+    ink, _ = compose([SAMPLE[3], SAMPLE[7]], rng=rng, spacing="apart")
+    for y, x in [(5, 5), (ink.shape[0] - 8, 20), (10, ink.shape[1] - 9)]:
+        ink[y : y + 3, x : x + 3] = 1.0
+    data, _ = render(ink, rendering="scan", rng=rng)
+    assert _read(data) == "37"
+
+
+def test_a_one_beside_a_zero_is_two_digits():
+    assert _read(_number("10", spacing="close", seed=2)) == "10"
+
+
+def test_a_row_of_eight_digits():
+    assert _read(_number("31415926", spacing="apart", seed=4, rendering="white_on_black")) == "31415926"
+
+
+def test_a_single_digit_reads_exactly_as_prepare_digit_sees_it():
+    data = renders.phone_photo(SAMPLE[7])
+    image, _ = open_image(data, side=None)
+    segments = find_digits(picture_ink(image, side=working_side(image.size)), score=_score)
+    assert len(segments) == 1
+    np.testing.assert_array_equal(segments[0].pixels, prepare_digit(open_image(data)[0]))
+
+
+def test_too_many_marks_are_not_a_number():
+    rng = np.random.default_rng(5)
+    ink, _ = compose([SAMPLE[d % 10] for d in range(MAX_DIGITS + 3)], rng=rng, spacing="apart")
+    data, _ = render(ink, rendering="white_on_black", rng=rng)
+    with pytest.raises(NoDigitFound):
+        read_number(data=data)
+
+
+def test_boxes_are_in_the_uploaded_pictures_pixels():
+    rng = np.random.default_rng(6)
+    ink, boxes = compose([SAMPLE[5], SAMPLE[8]], rng=rng, spacing="apart")
+    data, scale = render(ink, rendering="photo", rng=rng)  # a JPEG, larger than the ink, decoded reduced
+    reading = read_number(data=data)
+    assert reading.number == "58"
+    for found, (x, y, width, height) in zip((digit.box for digit in reading.digits), boxes):
+        expected = np.array([x, y, x + width, y + height]) * scale
+        got = np.array([found[0], found[1], found[0] + found[2], found[1] + found[3]])
+        assert np.abs(got - expected).max() < 0.1 * height * scale

@@ -14,7 +14,7 @@ import pytest
 from django.contrib.auth.models import User
 from PIL import Image
 
-from feedback.models import Feedback
+from feedback.models import Feedback, NumberFeedback
 from predictor.tests import renders
 from predictor.views import PHOTO_UPLOAD_SIDE
 
@@ -285,3 +285,83 @@ def test_keyboard_alone_reaches_the_upload_and_gives_feedback(page, tmp_path):
     page.keyboard.press("Enter")
     page.wait_for_selector("text=Thank you!")
     assert Feedback.objects.get().user_said_correct
+
+
+def _draw(page, strokes: list[list[tuple[float, float]]]) -> None:
+    """Mouse strokes on the pad, each a list of points as shares of its width and height."""
+    box = page.locator("#drawpad").bounding_box()
+    for stroke in strokes:
+        points = [(box["x"] + x * box["width"], box["y"] + y * box["height"]) for x, y in stroke]
+        page.mouse.move(*points[0])
+        page.mouse.down()
+        for start, end in zip(points, points[1:]):
+            for step in range(1, 6):  # a few moves per segment, as a hand gives
+                t = step / 5
+                page.mouse.move(start[0] + (end[0] - start[0]) * t, start[1] + (end[1] - start[1]) * t)
+        page.mouse.up()
+
+
+#: "42" as a hand draws it on the 2:1 pad: an open four in two strokes, then a two.
+FORTY_TWO = [
+    [(0.22, 0.15), (0.14, 0.58), (0.34, 0.58)],
+    [(0.29, 0.25), (0.29, 0.85)],
+    [(0.50, 0.30), (0.55, 0.17), (0.63, 0.14), (0.70, 0.20), (0.70, 0.35), (0.62, 0.55), (0.50, 0.83),
+     (0.74, 0.83)],
+]
+
+
+def test_draw_a_number_on_the_pad_and_correct_one_digit(page):
+    page.goto(page.base + "/")
+    _draw(page, FORTY_TWO)
+    page.wait_for_selector("#drawpad-result:not([hidden])", timeout=20_000)
+    assert page.inner_text("#drawpad-digit") == "42"
+    assert page.locator("#drawpad-digits button").count() == 2
+    page.wait_for_selector("#drawpad-chart .plot-container", timeout=20_000)
+    page.click("[data-testid=drawpad-digit-1]")  # the second digit: its chart and maps
+    page.wait_for_selector("[data-testid=drawpad-digit-1][aria-pressed=true]", timeout=20_000)
+    page.click("#drawpad-result summary")
+    page.wait_for_selector("#drawpad-maps canvas >> nth=3", timeout=20_000)  # no eval: the CSP forbids it
+    assert page.locator("#drawpad-maps canvas").count() == 4
+    assert page.inner_text("#drawpad-correct-label") == "No, digit 2 is a…"
+    page.click("#drawpad-result .digit-choice[data-feedback-label='7']")
+    page.wait_for_selector("#drawpad-thanks:has-text('Thank you')")
+    record = Feedback.objects.get()
+    assert (record.label, record.predicted_digit, record.position) == (7, 2, 1)
+    assert record.reading_id
+    page.fill("#drawpad-number", "47")
+    page.click("#drawpad-number-form button")
+    for _ in range(200):  # the thanks line already says thank you: wait for the records instead
+        if NumberFeedback.objects.exists():
+            break
+        page.wait_for_timeout(100)
+    page.wait_for_selector("#drawpad-thanks:has-text('Thank you')")
+    assert NumberFeedback.objects.get().label == "47"
+    assert Feedback.objects.count() == 2, "the whole number adds the first digit; the second stays as corrected"
+    assert Feedback.objects.get(position=1).label == 7
+    assert page.problems == []
+    assert accessibility_problems(page) == [], "the digits of a drawn number"
+
+
+def test_upload_a_photo_of_a_number_then_staff_find_the_corrected_digit(page, tmp_path):
+    from feedback.tests.factories import number_picture
+
+    photo = tmp_path / "number.jpg"
+    photo.write_bytes(number_picture("2026", rendering="photo"))
+    page.goto(page.base + "/")
+    page.set_input_files("#id_image", str(photo))
+    page.wait_for_selector("body.chart-drawn", timeout=20_000)
+    assert page.inner_text("[data-testid=number]") == "2026"
+    assert page.locator("[data-testid=digit-card]").count() == 4
+    page.click("button[aria-label='Digit 4 is a 8']")
+    page.wait_for_selector("text=Thank you!")
+    record = Feedback.objects.get()
+    assert (record.position, record.predicted_digit, record.label) == (3, 6, 8)
+
+    User.objects.create_superuser("reviewer", "r@example.com", "a-Long-Password-9")
+    page.goto(page.base + "/admin/login/?next=/admin/feedback/feedback/")
+    page.fill("#id_username", "reviewer")
+    page.fill("#id_password", "a-Long-Password-9")
+    page.click("input[type=submit]")
+    page.wait_for_selector("#result_list")
+    assert page.locator(f"input[name=_selected_action][value='{record.pk}']").count() == 1
+    assert page.problems == []

@@ -82,7 +82,7 @@
   var status = document.getElementById("drawpad-status");
   var result = document.getElementById("drawpad-result");
 
-  function penWidth() { return pad.width / 28 * 2.2; }
+  function penWidth() { return pad.height / 28 * 2.2; }  // a digit is about as tall as the pad
   function redraw() {
     context.fillStyle = "#000";
     context.fillRect(0, 0, pad.width, pad.height);
@@ -148,13 +148,17 @@
     if (strokes.length) { predict(); } else { result.hidden = true; status.textContent = "Nothing drawn."; }
   });
 
-  function predict() {
+  // The answer shown now, and which of its digits is selected (its chart, maps and correction).
+  var reading = null;
+  var selected = 0;
+
+  function predict(digitIndex) {
     if (!strokes.length) return;
     status.textContent = "Reading…";
     pad.toBlob(function (blob) {
       var body = new FormData();
       body.append("image", blob, "drawing.png");
-      fetch(pad.dataset.api + "?feature_maps=1", {method: "POST", body: body})
+      fetch(pad.dataset.api + "?feature_maps=1&digit_index=" + (digitIndex || 0), {method: "POST", body: body})
         .then(function (response) { return response.json().then(function (data) { return [response.status, data]; }); })
         .then(function (answer) { show(answer[0], answer[1]); })
         .catch(function () { status.textContent = "The server could not be reached."; });
@@ -162,24 +166,62 @@
   }
 
   function show(code, data) {
-    if (code !== 200) { status.textContent = data.error || "That did not work."; result.hidden = true; return; }
+    if (code !== 200) { status.textContent = data.error || "That did not work."; result.hidden = true; reading = null; return; }
+    var several = data.digits.length > 1;
     var percent = (data.confidence * 100).toFixed(1);
-    status.textContent = data.uncertain ? "Not sure; best guess " + data.digit + " (" + percent + " %)." : "It's a " + data.digit + ".";
-    document.getElementById("drawpad-digit").textContent = data.digit;
+    var article = several ? "It's " : "It's a ";
+    status.textContent = data.uncertain ? "Not sure; best guess " + data.number + " (" + percent + " %)." : article + data.number + ".";
+    document.getElementById("drawpad-verdict").textContent = article.trim();
+    document.getElementById("drawpad-digit").textContent = data.number;
     document.getElementById("drawpad-confidence").textContent = percent + " % confident" + (data.uncertain ? " — not sure" : "");
-    result.dataset.token = data.feedback_token;
-    result.dataset.digit = data.digit;
     document.getElementById("drawpad-thanks").textContent = "";
+    document.getElementById("drawpad-number-form").hidden = !several;
+    reading = data;
+    selected = data.feature_maps_digit || 0;
+    showDigits();
     result.hidden = false;
-    document.getElementById("drawpad-input").src = data.model_input_png;
-    showFeatureMaps(data.feature_maps || {});
+    showDigit();
+  }
+
+  // One button per digit read; the chosen one's chart, maps and correction are shown.
+  function showDigits() {
+    var strip = document.getElementById("drawpad-digits");
+    strip.textContent = "";
+    strip.hidden = reading.digits.length < 2;
+    reading.digits.forEach(function (digit, index) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.textContent = digit.digit;
+      button.dataset.testid = "drawpad-digit-" + index;
+      button.setAttribute("aria-pressed", String(index === selected));
+      button.setAttribute("aria-label", "Digit " + (index + 1) + ": " + digit.digit + (digit.uncertain ? ", not sure" : ""));
+      if (digit.uncertain) button.classList.add("unsure");
+      button.addEventListener("click", function () {
+        if (index === selected) return;
+        selected = index;
+        predict(index);  // the same drawing again, for this digit's feature maps
+      });
+      strip.appendChild(button);
+    });
+  }
+
+  function showDigit() {
+    var digit = reading.digits[selected];
+    var several = reading.digits.length > 1;
+    document.getElementById("drawpad-correct-label").textContent =
+      several ? "No, digit " + (selected + 1) + " is a…" : "No, it's a…";
+    document.querySelectorAll("#drawpad-result .digit-choice").forEach(function (button) {
+      button.setAttribute("aria-label", (several ? "No, digit " + (selected + 1) + " is a " : "No, it is a ") +
+        button.dataset.feedbackLabel);
+    });
+    document.getElementById("drawpad-input").src = digit.model_input_png;
+    showFeatureMaps(reading.feature_maps_digit === selected ? reading.feature_maps || {} : {});
     var chart = document.getElementById("drawpad-chart");
-    chart.setAttribute("aria-label", "Probability of each digit: " + data.probabilities.map(function (p, d) {
-      return d + " " + Math.round(p * 100) + " %";
-    }).join(", "));
+    chart.setAttribute("aria-label", "Probability of each digit" + (several ? " for digit " + (selected + 1) : "") + ": " +
+      digit.probabilities.map(function (p, d) { return d + " " + Math.round(p * 100) + " %"; }).join(", "));
     withPlotly(function () {
-      window.Plotly.react(chart, [{type: "bar", x: ["0","1","2","3","4","5","6","7","8","9"], y: data.probabilities,
-        marker: {color: data.probabilities.map(function (p, d) { return d === data.digit ? "#2563eb" : "#94a3b8"; })},
+      window.Plotly.react(chart, [{type: "bar", x: ["0","1","2","3","4","5","6","7","8","9"], y: digit.probabilities,
+        marker: {color: digit.probabilities.map(function (p, d) { return d === digit.digit ? "#2563eb" : "#94a3b8"; })},
         hovertemplate: "digit %{x}: %{y:.1%}<extra></extra>"}],
         {height: 260, margin: {l: 50, r: 10, t: 10, b: 40}, yaxis: {range: [0, 1], tickformat: ".0%"}, xaxis: {type: "category"}},
         {displayModeBar: false, responsive: true});
@@ -221,17 +263,30 @@
     });
   }
 
+  function sendFeedback(token, label) {
+    document.getElementById("drawpad-thanks").textContent = "Sending…";
+    fetch(result.dataset.feedbackApi, {method: "POST", headers: {"Content-Type": "application/json"},
+      body: JSON.stringify({feedback_token: token, label: label})})
+      .then(function (response) { return response.json(); })
+      .then(function (data) {
+        document.getElementById("drawpad-thanks").textContent = data.error ? data.error :
+          "Thank you! A reviewer will check it; approved answers retrain the model.";
+      })
+      .catch(function () { document.getElementById("drawpad-thanks").textContent = "The server could not be reached."; });
+  }
   document.querySelectorAll("[data-feedback-label]").forEach(function (button) {
     button.addEventListener("click", function () {
-      var label = button.dataset.feedbackLabel === "yes" ? result.dataset.digit : button.dataset.feedbackLabel;
-      fetch(result.dataset.feedbackApi, {method: "POST", headers: {"Content-Type": "application/json"},
-        body: JSON.stringify({feedback_token: result.dataset.token, label: Number(label)})})
-        .then(function (response) { return response.json(); })
-        .then(function (data) {
-          document.getElementById("drawpad-thanks").textContent = data.error ? data.error :
-            "Thank you! A reviewer will check it; approved answers retrain the model.";
-        });
+      if (!reading) return;
+      if (button.dataset.feedbackLabel === "yes") {  // the whole reading is right
+        sendFeedback(reading.feedback_token, reading.digits.length > 1 ? reading.number : reading.digit);
+      } else {  // the selected digit is really this one
+        sendFeedback(reading.digits[selected].feedback_token, Number(button.dataset.feedbackLabel));
+      }
     });
+  });
+  document.getElementById("drawpad-number-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (reading) sendFeedback(reading.feedback_token, document.getElementById("drawpad-number").value.trim());
   });
   redraw();
 })();

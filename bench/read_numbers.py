@@ -40,18 +40,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mnistsite.settings")
 TEST_FONTS = ("DejaVuSans.ttf", "DejaVuSerif.ttf", "DejaVuSans-Bold.ttf", "DejaVuSansMono.ttf")
 
 
-def expected_calibration_error(confidences: np.ndarray, correct: np.ndarray, *, bins: int = 15) -> float:
-    """ECE over equal-width confidence bins: Σ (bin share) × |accuracy − mean confidence|."""
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    which = np.clip(np.digitize(confidences, edges[1:-1], right=True), 0, bins - 1)
-    total = 0.0
-    for index in range(bins):
-        inside = which == index
-        if inside.any():
-            total += inside.mean() * abs(correct[inside].mean() - confidences[inside].mean())
-    return float(total)
-
-
 def reliability_diagram(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: Path, *, bins: int = 15) -> None:
     """Accuracy against confidence per bin, one line per set, drawn with Pillow (no plotting library)."""
     from PIL import Image, ImageDraw
@@ -108,6 +96,7 @@ def main() -> None:
     from django.test import Client
     from django.test.utils import setup_test_environment
 
+    from predictor.calibration import expected_calibration_error
     from predictor.inference import get_classifier
     from training.evaluation import heldout_path, png_bytes
     from training.mnist import load_mnist

@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -27,13 +27,15 @@ class ModelFiles:
     version: str
     tflite_path: Path
     serve_from: float = 0.0  # wall-clock time (epoch seconds) from which every process serves it
+    temperature: float = 1.0  # fitted on training data when the version was trained (predictor.calibration)
 
 
 @functools.cache
 def bundled_model_files(*, directory: Path) -> ModelFiles:
     """The model shipped with the code (read once: it does not change while a process runs)."""
     card = json.loads((directory / CARD_FILENAME).read_text())
-    return ModelFiles(version=card["version"], tflite_path=directory / TFLITE_FILENAME)
+    return ModelFiles(version=card["version"], tflite_path=directory / TFLITE_FILENAME,
+                      temperature=float(card.get("temperature", 1.0)))
 
 
 def bundled_version_name() -> str:
@@ -71,7 +73,7 @@ def active_model_files() -> ModelFiles | None:
     try:
         row = (
             ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE)
-            .values_list("name", "tflite_file", "activated_at")
+            .values_list("name", "tflite_file", "activated_at", "metrics")
             .first()
         )
     except DatabaseError:
@@ -79,12 +81,15 @@ def active_model_files() -> ModelFiles | None:
         return None
     if row is None:
         return bundled_model_files(directory=Path(settings.BUNDLED_MODEL_DIR))
-    name, stored_name, activated_at = row
+    name, stored_name, activated_at, metrics = row
     # Every process that serves traffic has asked within MODEL_REFRESH_SECONDS of the activation,
     # so all of them can switch at this one instant instead of each at its own next check.
     serve_from = activated_at.timestamp() + settings.MODEL_REFRESH_SECONDS if activated_at else 0.0
+    if name == bundled_version_name():  # its temperature is on its card
+        return replace(bundled_model_files(directory=Path(settings.BUNDLED_MODEL_DIR)), serve_from=serve_from)
     return ModelFiles(
         version=name,
         tflite_path=local_model_file(name=name, stored_name=stored_name, filename=TFLITE_FILENAME),
         serve_from=serve_from,
+        temperature=float((metrics or {}).get("temperature", 1.0)),
     )

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from modelfiles import ModelFiles, active_model_files, bundled_model_files
+from predictor.calibration import temper
 
 PROBABILITIES = "probabilities"
 logger = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ class DigitClassifier:
         from ai_edge_litert.interpreter import Interpreter
 
         self.version = files.version
+        self.temperature = files.temperature
         self._interpreter = Interpreter(model_path=str(files.tflite_path), num_threads=threads)
         self._interpreter.allocate_tensors()
         # Tensors by signature name; read directly so a plain prediction copies out only its ten
@@ -55,7 +57,7 @@ class DigitClassifier:
         with self._lock:
             self._interpreter.set_tensor(self._input, batch)
             self._interpreter.invoke()
-            probabilities = self._interpreter.get_tensor(self._outputs[PROBABILITIES])[0].astype(np.float64)
+            probabilities = temper(self._interpreter.get_tensor(self._outputs[PROBABILITIES])[0], self.temperature)
             maps = {
                 name: self._interpreter.get_tensor(self._outputs[name])[0] for name in self.conv_layers
             } if with_feature_maps else {}

@@ -134,6 +134,7 @@ def finetune(
 
     import keras
 
+    from training.calibration import model_temperature
     from training.export import export_tflite
     from training.mnist import load_mnist
     from training.train import augmented_batches
@@ -178,6 +179,7 @@ def finetune(
             "mnist_test_accuracy": _accuracy(model, data.x_test, data.y_test),
             "feedback_holdout_accuracy": _accuracy(model, x_held, y_held),
         }
+        temperature = model_temperature(model, x_mix, y_mix, seed=config.seed + 1)
         problems = promotion_problems(before=before, after=after, max_mnist_drop=config.max_mnist_drop)
         promoted = not problems
         report = FinetuneReport(
@@ -212,7 +214,7 @@ def finetune(
             tflite_path=tflite_path,
             parent=parent,
             status=ModelVersion.Status.ACTIVE if promoted else ModelVersion.Status.REJECTED,
-            metrics={**report.after, "parent": report.before, "config": asdict(config)},
+            metrics={**report.after, "temperature": temperature, "parent": report.before, "config": asdict(config)},
             notes="\n".join(report.lines()),
         )
         version.trained_on.set(train)

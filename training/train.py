@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from training.augment import AugmentConfig, augment_batch
+from training.calibration import model_temperature
 from training.evaluation import evaluate_model, missed_goals
 from training.export import export_tflite
 from training.mnist import file_sha256, load_mnist
@@ -130,6 +131,7 @@ def train_base(
     output_dir.mkdir(parents=True, exist_ok=True)
     model.save(output_dir / MODEL_FILENAME)
     tflite_path = export_tflite(model=model, path=output_dir / TFLITE_FILENAME)
+    temperature = model_temperature(model, x_train, y_train, seed=config.seed + 1)
     served = evaluate_model(
         model_dir=output_dir,
         x_test=x_test,
@@ -142,6 +144,7 @@ def train_base(
         "test_accuracy": round(test_accuracy, 6),
         "served_accuracy": served,
         "missed_goals": missed_goals(served),
+        "temperature": temperature,
         "test_images": int(len(x_test)),
         "train_images": int(len(x_train)),
         "dataset": {"source": data.source, "sha256": data.sha256},

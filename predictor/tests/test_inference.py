@@ -12,6 +12,7 @@ import pytest
 from django.conf import settings
 
 from predictor import inference
+from predictor.calibration import temper
 from predictor.tests import renders
 
 DIGITS, LABELS = renders.mnist_samples()
@@ -25,8 +26,9 @@ def keras_model():
 
 
 def test_litert_probabilities_match_keras(keras_model):
+    """At the version's temperature (fitted on training data; predictor.calibration)."""
     classifier = inference.get_classifier()
-    expected = keras_model(DIGITS[..., None].astype("float32"), training=False).numpy()
+    expected = temper(keras_model(DIGITS[..., None].astype("float32"), training=False).numpy(), classifier.temperature)
     for image, want in zip(DIGITS, expected):
         got = classifier.predict(pixels=image).probabilities
         np.testing.assert_allclose(got, want, atol=1e-5)
@@ -40,7 +42,9 @@ def test_feature_maps_come_from_the_same_forward_pass(keras_model):
     assert tuple(prediction.feature_maps) == CONV_LAYER_NAMES
     for name in CONV_LAYER_NAMES:
         np.testing.assert_allclose(prediction.feature_maps[name], expected[name][0].numpy(), atol=1e-4)
-    np.testing.assert_allclose(prediction.probabilities, expected["probabilities"][0].numpy(), atol=1e-5)
+    temperature = inference.get_classifier().temperature
+    np.testing.assert_allclose(prediction.probabilities, temper(expected["probabilities"][0].numpy(), temperature),
+                               atol=1e-5)
 
 
 def test_classifier_is_loaded_once_per_process(monkeypatch):

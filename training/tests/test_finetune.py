@@ -111,7 +111,12 @@ def test_good_feedback_is_promoted_and_served(mnist, mnist_path, capsys, setting
     assert newest.trained_on_count == newest.trained_on.count() > 0
     assert set(newest.trained_on.values_list("pk", flat=True)) <= {r.pk for r in records}
     assert {"mnist_test_accuracy", "feedback_holdout_accuracy"} <= set(newest.metrics)
+    # the candidate's temperature is fitted on what it was trained on, and served with it
+    assert 0.25 <= newest.metrics["temperature"] <= 8.0
+    from modelfiles import active_model_files
+
     if newest.status == "active":
+        assert active_model_files().temperature == newest.metrics["temperature"]
         assert "Promoted" in out
         assert ModelVersion.objects.filter(status="active").count() == 1
         base.refresh_from_db()

@@ -118,9 +118,10 @@ def read_number(*, data: bytes, feature_maps_for: Collection[int] = ()) -> Numbe
     """Raises `ImageRejected` (unreadable) or `NoDigitFound` (no digit in it). `feature_maps_for`:
     the positions of the digits whose feature maps are wanted.
 
-    Each digit's confidence is the classifier's probability for its digit times the detector's
-    score that the picture is one digit at all, so a letter that the classifier calls a "4" with
-    certainty is not a confident "4"."""
+    Each digit's confidence is the classifier's probability for its digit, lowered in proportion
+    when the detector doubts the mark is a digit at all (its score below `unsure_below`): a letter
+    the classifier calls a "4" with certainty is not a confident "4". Marks the detector refuses
+    are left out, and a picture that is mostly such marks is no number."""
     image, image_format = open_image(data, limits=ImageLimits(max_pixels=settings.MAX_IMAGE_PIXELS), side=None)
     classifier, detector = get_classifier(), get_detector()
     segments = _segments(

@@ -23,8 +23,10 @@ from scipy import ndimage
 from predictor.preprocessing import (
     MAX_DIGIT_PARTS,
     MAX_INK_COVERAGE,
+    MIN_INK_CONTRAST,
     SPECK_FRACTION,
     NoDigitFound,
+    _dilate_by_cross,
     _stroke_width,
     check_looks_drawn,
     digit_from_ink,
@@ -41,7 +43,10 @@ CUTS_PER_DIGIT = 2
 NARROW_DIGIT_ASPECT = 0.5
 MIN_DIGIT_ASPECT = 0.08
 #: A cut crosses at most this many stroke widths of ink (touching digits meet in about one).
-MAX_CUT_STROKES = 2.2
+MAX_CUT_STROKES = 3.5
+#: A blob no wider than a digit that reads as one digit this surely (the reader's confidence times
+#: how much it looks like one digit) is not cut: it is that digit.
+SURE_READING = 0.9
 #: A run of pieces wider than this (width / line height) is never one digit, so is not read.
 MAX_RUN_ASPECT = 1.6
 #: Slant is measured up to this (x per row); steeper is not handwriting.
@@ -50,18 +55,20 @@ MAX_SLANT = 0.6
 #: (width / line height) pays WIDTH_COST per unit more; one shorter than MIN_DIGIT_HEIGHT of the
 #: line is not a digit; a cut pays CUT_COST for each stroke width of ink it crosses, and one more;
 #: joining two separate blobs that are both of full height costs JOIN_COST.
-DIGIT_COST = 0.5
+DIGIT_COST = 1.0
 MAX_DIGIT_ASPECT = 1.0
 WIDTH_COST = 8.0
 MIN_DIGIT_HEIGHT = 0.5
-CUT_COST = 1.0
+CUT_COST = 0.5
 JOIN_COST = 2.0
 #: What reading a run as a mark that is not a digit (a letter, a sign) costs beyond its
 #: log-probability of not being one digit: more than a cut, so two touching digits are cut rather
 #: than refused as one mark.
-MARK_COST = 3.5
+MARK_COST = 6.0
 #: A blob at least this share of the line's height tall is a digit's full height.
 FULL_HEIGHT = 0.6
+#: A straight line across this share of the picture's width or height is a line of the paper.
+RULING_SPAN = 0.95
 #: A blob smaller than this share of the line's height both ways is a speck: a dot, dust.
 SPECK_SIDE = 0.25
 
@@ -167,6 +174,25 @@ def _cut_blob(blob: _Piece, across: np.ndarray, *, line_height: float) -> list[_
     return pieces
 
 
+def without_ruling(ink: np.ndarray) -> np.ndarray:
+    """`ink` less the lines of lined or squared paper: straight runs across (nearly) the whole
+    picture, found by an opening with a line that long, row by row and column by column."""
+    lines = np.zeros_like(ink)
+    for axis in (0, 1):
+        length = round(RULING_SPAN * ink.shape[axis])
+        # Only rows (columns) inked almost all along can hold such a line: the opening runs on those.
+        candidates = np.flatnonzero((ink > MIN_INK_CONTRAST / 2).mean(axis=axis) >= RULING_SPAN)
+        if length < 2 or not len(candidates):
+            continue
+        along = np.take(ink, candidates, axis=1 - axis)
+        opened = ndimage.maximum_filter1d(ndimage.minimum_filter1d(along, length, axis=axis), length, axis=axis)
+        if axis == 0:
+            lines[:, candidates] = np.maximum(lines[:, candidates], opened)
+        else:
+            lines[candidates] = np.maximum(lines[candidates], opened)
+    return np.maximum(ink - lines, 0.0)
+
+
 def _window(mask: np.ndarray, pad: int = 4) -> tuple[slice, slice]:
     rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
     return np.s_[max(rows[0] - pad, 0) : rows[-1] + pad + 1, max(cols[0] - pad, 0) : cols[-1] + pad + 1]
@@ -177,7 +203,7 @@ def _prepared(ink: np.ndarray, mask: np.ndarray, near_strokes: np.ndarray) -> np
     `near_strokes`: all strokes grown by two pixels. Works in the box around `mask` only."""
     window = _window(mask)
     own = mask[window]
-    others = near_strokes[window] & ~ndimage.binary_dilation(own, iterations=2)
+    others = near_strokes[window] & ~_dilate_by_cross(_dilate_by_cross(own))
     return digit_from_ink(ink=np.where(others, 0.0, ink[window]), mask=own)
 
 
@@ -230,6 +256,7 @@ def find_digits(ink: np.ndarray, *, score: Scorer) -> list[DigitSegment]:
     """The digits in `ink` (from `preprocessing.picture_ink`), left to right.
 
     Raises NoDigitFound for blank pages, noise and texture, as `prepare_digit` does."""
+    ink = without_ruling(ink)
     check_looks_drawn(ink)
     labels, kept = _blobs(ink)
     strokes = np.isin(labels, kept)
@@ -241,9 +268,21 @@ def find_digits(ink: np.ndarray, *, score: Scorer) -> list[DigitSegment]:
     blobs = [blob for blob in blobs if max(blob.height, blob.right - blob.left) >= SPECK_SIDE * line_height]
     if len(blobs) > MAX_DIGIT_PARTS * MAX_DIGITS:
         raise NoDigitFound("No digit found: the picture looks like noise or texture, not digits.")
-    pieces = [piece for blob in blobs for piece in _cut_blob(blob, across, line_height=line_height)]
+    near_strokes = _dilate_by_cross(_dilate_by_cross(strokes))
+
+    def settled(blob: _Piece) -> bool:
+        """A blob no wider than a digit is not cut up when it is alone in the picture, or when it
+        reads as one digit with confidence."""
+        if blob.right - blob.left > MAX_DIGIT_ASPECT * line_height:
+            return False
+        if len(blobs) == 1:
+            return True
+        confidence, one_digit = score(_prepared(ink, blob.mask, near_strokes))
+        return confidence * one_digit >= SURE_READING
+
+    pieces = [piece for blob in blobs
+              for piece in ([blob] if settled(blob) else _cut_blob(blob, across, line_height=line_height))]
     pieces.sort(key=lambda piece: (piece.left + piece.right) / 2)
-    near_strokes = ndimage.binary_dilation(strokes, iterations=2)
     masks: dict[tuple[int, ...], np.ndarray] = {}
 
     def run_mask(run: list[int]) -> np.ndarray:

@@ -109,3 +109,21 @@ def test_boxes_are_in_the_uploaded_pictures_pixels():
         expected = np.array([x, y, x + width, y + height]) * scale
         got = np.array([found[0], found[1], found[0] + found[2], found[1] + found[3]])
         assert np.abs(got - expected).max() < 0.1 * height * scale
+
+
+@pytest.mark.parametrize("rendering", ["lined", "squared"])
+def test_numbers_on_ruled_paper(rendering):
+    assert _read(_number("87", spacing="apart", seed=1, rendering=rendering)) == "87"
+
+
+def test_paper_lines_are_taken_out_of_the_ink_and_strokes_are_not():
+    from predictor.segmentation import without_ruling
+
+    ink = np.zeros((100, 300))
+    ink[40, :] = 70.0  # a line of the paper, across the whole picture
+    ink[:, 150] = 70.0  # and one down it
+    ink[20:80, 60:66] = 255.0  # a stroke crossing the line
+    cleaned = without_ruling(ink)
+    assert cleaned[40, 10] == 0 and cleaned[90, 150] == 0
+    assert (cleaned[20:80, 60:66] >= 185).all(), "the stroke keeps its ink where it crosses the line"
+    assert cleaned.sum() >= 0.95 * ink[20:80, 60:66].sum()

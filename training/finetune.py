@@ -25,7 +25,7 @@ from predictor.preprocessing import ImageRejected, preprocess
 from training.augment import AugmentConfig
 from training.models import ModelVersion
 from modelfiles import local_model_file
-from training.registry import register_bundled_model, register_model
+from training.registry import ActiveVersionChanged, activate, register_bundled_model, register_model
 
 
 @dataclass
@@ -44,7 +44,7 @@ class FinetuneConfig:
 
 @dataclass
 class FinetuneReport:
-    status: str  # "too-few-records", "dry-run", "promoted", "rejected"
+    status: str  # "too-few-records", "nothing-new", "dry-run", "promoted", "rejected", "stored"
     message: str
     records: int = 0
     trained_on: int = 0
@@ -119,9 +119,13 @@ def finetune(
     data_path: str | Path | None,
     config: FinetuneConfig,
     dry_run: bool = False,
+    force: bool = False,
     progress: Callable[[str], None] = lambda message: None,
     verbose: int = 0,
 ) -> FinetuneReport:
+    """Train a candidate on the approved records and promote it if it serves users better. Nothing
+    is trained when too few records are approved, or (unless `force`) when none was approved since
+    the active version was made: a nightly run must not promote a new model from the same data."""
     started = time.monotonic()
     records = list(Feedback.objects.filter(status=Feedback.Status.APPROVED).order_by("id"))
     if len(records) < config.min_records:
@@ -130,6 +134,16 @@ def finetune(
             message=f"Only {len(records)} approved feedback record(s); at least {config.min_records} are needed. "
             "Nothing was trained.",
             records=len(records),
+        )
+
+    parent = active_version()
+    if not force and not any(record.reviewed_at and record.reviewed_at > parent.created_at for record in records):
+        return FinetuneReport(
+            status="nothing-new",
+            message=f"No approved feedback is new since the active version {parent.name} was made "
+            f"({parent.created_at:%Y-%m-%d %H:%M} UTC); nothing was trained. --force trains anyway.",
+            records=len(records),
+            parent=parent.name,
         )
 
     import keras
@@ -141,7 +155,6 @@ def finetune(
 
     data = load_mnist(path=data_path)  # a wrong --data fails now, not after the records are prepared
     keras.utils.set_random_seed(config.seed)
-    parent = active_version()
     held = [record for record in records if is_held_back(record, config.holdout_fraction)]
     train = [record for record in records if not is_held_back(record, config.holdout_fraction)]
     progress(f"Preparing {len(train)} training and {len(held)} held-back records; parent model {parent.name}")
@@ -213,10 +226,18 @@ def finetune(
             keras_path=keras_path,
             tflite_path=tflite_path,
             parent=parent,
-            status=ModelVersion.Status.ACTIVE if promoted else ModelVersion.Status.REJECTED,
+            status=ModelVersion.Status.CANDIDATE if promoted else ModelVersion.Status.REJECTED,
             metrics={**report.after, "temperature": temperature, "parent": report.before, "config": asdict(config)},
             notes="\n".join(report.lines()),
         )
+        if promoted:
+            try:
+                activate(version, replacing=parent)
+            except ActiveVersionChanged as change:  # a rollback or another finetune while this one trained
+                report.status = "stored"
+                report.message = (f"Stored {name} as a candidate, not activated: {change} since training began "
+                                  "(a rollback or another finetune). Staff can activate it in the admin.")
+                ModelVersion.objects.filter(pk=version.pk).update(notes="\n".join(report.lines()))
         version.trained_on.set(train)
         ModelVersion.objects.filter(pk=version.pk).update(trained_on_count=len(train))
     return report

@@ -57,10 +57,19 @@ def register_bundled_model(*, directory: Path) -> ModelVersion:
     )
 
 
-def activate(version: ModelVersion) -> ModelVersion:
-    """Make `version` the one that serves; the previous one is retired. Rollback is the same call."""
+class ActiveVersionChanged(RuntimeError):
+    """Another version became active than the one expected (a rollback, another finetune)."""
+
+
+def activate(version: ModelVersion, *, replacing: ModelVersion | None = None) -> ModelVersion:
+    """Make `version` the one that serves; the previous one is retired. Rollback is the same call.
+    With `replacing`, only if that version is still the active one (checked under a row lock, so a
+    staff rollback made meanwhile is never silently overridden): else ActiveVersionChanged."""
     with transaction.atomic():
         current = list(ModelVersion.objects.select_for_update().filter(status=ModelVersion.Status.ACTIVE))
+        if replacing is not None and [previous.pk for previous in current] != [replacing.pk]:
+            now_active = current[0].name if current else "none"
+            raise ActiveVersionChanged(f"the active version is now {now_active}, not {replacing.name}")
         for previous in current:
             if previous.pk != version.pk:
                 ModelVersion.objects.filter(pk=previous.pk).update(status=ModelVersion.Status.RETIRED)

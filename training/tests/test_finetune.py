@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+
 import numpy as np
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from feedback.models import Feedback
 from feedback.tests.factories import make_feedback
@@ -146,3 +151,38 @@ def test_finetune_uses_the_servers_preprocessing_on_the_stored_original(mnist):
     assert np.array_equal(record_pixels(record), mnist.x_test[0])
     record.original.delete(save=False)
     assert np.array_equal(record_pixels(record), mnist.x_test[0]), "falls back to the recorded model input"
+
+
+def test_nothing_new_since_the_active_version_trains_nothing(mnist, mnist_path, capsys):
+    approved_records(mnist, count=30)
+    base = ModelVersion.objects.get(status="active")
+    ModelVersion.objects.filter(pk=base.pk).update(created_at=timezone.now() + dt.timedelta(minutes=1))
+    call_command("finetune", data=str(mnist_path), min_records=10, epochs=1)
+    out = capsys.readouterr().out
+    assert "No approved feedback is new since the active version" in out and "--force" in out
+    assert ModelVersion.objects.count() == 1, "nothing was trained or stored"
+    report = finetune(data_path=mnist_path, config=FinetuneConfig(min_records=10, epochs=1), dry_run=True, force=True)
+    assert report.status == "dry-run", "--force trains anyway"
+
+
+def test_a_rollback_while_training_keeps_the_candidate_a_candidate(mnist, mnist_path, monkeypatch):
+    from training.registry import activate, register_model
+
+    base = ModelVersion.objects.get(status="active")
+    approved_records(mnist, count=30)
+    monkeypatch.setattr("training.finetune.promotion_problems", lambda **figures: [])  # it would be promoted
+
+    def staff_roll_back_meanwhile(message: str) -> None:
+        if message.startswith("Training on"):
+            bundled = Path(settings.BUNDLED_MODEL_DIR)
+            other = register_model(name="rolled-back-to", keras_path=bundled / "model.keras",
+                                   tflite_path=bundled / "model.tflite", status=ModelVersion.Status.RETIRED)
+            activate(other)
+
+    report = finetune(data_path=mnist_path, config=FinetuneConfig(min_records=10, epochs=1),
+                      progress=staff_roll_back_meanwhile)
+    assert report.status == "stored" and not report.promoted
+    assert "the active version is now rolled-back-to" in report.message
+    candidate = ModelVersion.objects.get(name=report.candidate)
+    assert candidate.status == "candidate" and candidate.parent == base and "not activated" in candidate.notes
+    assert ModelVersion.objects.get(status="active").name == "rolled-back-to", "the rollback stands"

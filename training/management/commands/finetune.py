@@ -20,6 +20,8 @@ class Command(BaseCommand):
         parser.add_argument("--min-records", type=int, default=None, help="Approved records needed (default 20).")
         parser.add_argument("--epochs", type=int, default=None, help="Training epochs (default 6).")
         parser.add_argument("--dry-run", action="store_true", help="Train and evaluate, save nothing.")
+        parser.add_argument("--force", action="store_true",
+                            help="Train even when no approved record is new since the active version was made.")
         parser.add_argument("--data", default=None, help="Path to mnist.npz (default: MNIST_PATH).")
         parser.add_argument("--seed", type=int, default=None, help="Random seed (default 1).")
 
@@ -37,6 +39,7 @@ class Command(BaseCommand):
                 data_path=options["data"] or settings.MNIST_PATH,
                 config=config,
                 dry_run=options["dry_run"],
+                force=options["force"],
                 progress=(lambda message: self.stdout.write(message)) if verbosity >= 1 else (lambda message: None),
                 verbose=1 if verbosity >= 2 else (2 if verbosity == 1 else 0),
             )

@@ -138,6 +138,16 @@ def test_draw_a_digit_on_the_pad(page):
     assert accessibility_problems(page) == [], "the pad's result, chart, maps and thanks"
 
 
+def log_in_to_the_review_list(page) -> None:
+    """A reviewer logs into the admin and lands on the feedback list."""
+    User.objects.create_superuser("reviewer", "r@example.com", "a-Long-Password-9")
+    page.goto(page.base + "/admin/login/?next=/admin/feedback/feedback/")
+    page.fill("#id_username", "reviewer")
+    page.fill("#id_password", "a-Long-Password-9")
+    page.click("input[type=submit]")
+    page.wait_for_selector("#result_list")
+
+
 def test_feedback_then_staff_approves_in_the_admin(page, tmp_path):
     photo = tmp_path / "scan.png"
     photo.write_bytes(renders.scan(DIGITS[7]))
@@ -149,12 +159,7 @@ def test_feedback_then_staff_approves_in_the_admin(page, tmp_path):
     record = Feedback.objects.get()
     assert record.status == "pending" and record.label == record.predicted_digit
 
-    User.objects.create_superuser("reviewer", "r@example.com", "a-Long-Password-9")
-    page.goto(page.base + "/admin/login/?next=/admin/feedback/feedback/")
-    page.fill("#id_username", "reviewer")
-    page.fill("#id_password", "a-Long-Password-9")
-    page.click("input[type=submit]")
-    page.wait_for_selector("#result_list")
+    log_in_to_the_review_list(page)
     page.check(f"input[name=_selected_action][value='{record.pk}']")
     page.select_option("select[name=action]", "approve")
     page.click("button[name=index]")
@@ -357,11 +362,6 @@ def test_upload_a_photo_of_a_number_then_staff_find_the_corrected_digit(page, tm
     record = Feedback.objects.get()
     assert (record.position, record.predicted_digit, record.label) == (3, 6, 8)
 
-    User.objects.create_superuser("reviewer", "r@example.com", "a-Long-Password-9")
-    page.goto(page.base + "/admin/login/?next=/admin/feedback/feedback/")
-    page.fill("#id_username", "reviewer")
-    page.fill("#id_password", "a-Long-Password-9")
-    page.click("input[type=submit]")
-    page.wait_for_selector("#result_list")
+    log_in_to_the_review_list(page)
     assert page.locator(f"input[name=_selected_action][value='{record.pk}']").count() == 1
     assert page.problems == []

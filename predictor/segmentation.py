@@ -42,11 +42,15 @@ MAYBE_SEVERAL_ASPECT = 0.75
 CUTS_PER_DIGIT = 2
 NARROW_DIGIT_ASPECT = 0.5
 MIN_DIGIT_ASPECT = 0.08
+#: A cut follows the path of least ink within this share of the line's height of the slanted
+#: line through its valley, bending only where that crosses less ink (BEND_COST a band's width).
+PATH_BAND = 0.15
+BEND_COST = 0.3
 #: A cut crosses at most this many stroke widths of ink (touching digits meet in about one).
 MAX_CUT_STROKES = 3.5
 #: A blob no wider than a digit that reads as one digit this surely (the reader's confidence times
 #: how much it looks like one digit) is not cut: it is that digit.
-SURE_READING = 0.9
+SURE_READING = 0.5
 #: A run of pieces wider than this (width / line height) is never one digit, so is not read.
 MAX_RUN_ASPECT = 1.6
 #: Slant is measured up to this (x per row); steeper is not handwriting.
@@ -65,6 +69,9 @@ JOIN_COST = 2.0
 #: log-probability of not being one digit: more than a cut, so two touching digits are cut rather
 #: than refused as one mark.
 MARK_COST = 6.0
+#: A digit cut out of a blob spans at least this share of the blob's height: touching digits stand
+#: on one line, where the parts of a letter or a sign ("#" cut into a "7" and a "4") do not.
+CUT_PIECE_HEIGHT = 0.75
 #: A blob at least this share of the line's height tall is a digit's full height.
 FULL_HEIGHT = 0.6
 #: A straight line across this share of the picture's width or height is a line of the paper.
@@ -142,7 +149,7 @@ def _piece(mask: np.ndarray, across: np.ndarray, *, blob: int, cut_before: float
     return _Piece(mask, blob, float(positions.min()), float(positions.max()) + 1.0, int(rows[0]), int(rows[-1]) + 1, cut_before)
 
 
-def _cut_blob(blob: _Piece, across: np.ndarray, *, line_height: float) -> list[_Piece]:
+def _cut_blob(blob: _Piece, across: np.ndarray, *, slant: float, line_height: float) -> list[_Piece]:
     """A wide blob sliced in the valleys of its ink profile across the slant (touching digits
     meet where little ink is); a narrow one, or one with no valley, stays whole."""
     if blob.right - blob.left < MAYBE_SEVERAL_ASPECT * line_height:
@@ -165,13 +172,63 @@ def _cut_blob(blob: _Piece, across: np.ndarray, *, line_height: float) -> list[_
             cuts.append(index)
         if len(cuts) == wanted:
             break
-    pieces, edges = [], [-np.inf] + [start + cut for cut in sorted(cuts)] + [np.inf]
-    for low, high in zip(edges, edges[1:]):
-        mask = blob.mask & (across >= low) & (across < high)
+    # No stretch wider than a narrow digit goes without a cut to try: where digits overlap, the
+    # valley between them is no lower than the thin parts of the digits themselves.
+    widest = round(NARROW_DIGIT_ASPECT * line_height)
+    while True:
+        edges = [0, *sorted(cuts), len(profile)]
+        gaps = [(low, high) for low, high in zip(edges, edges[1:]) if high - low > widest]
+        if not gaps:
+            break
+        for low, high in gaps:
+            inner = np.arange(low + margin, high - margin)
+            cuts.append(int(inner[np.argmin(profile[inner])]) if len(inner) else (low + high) // 2)
+    height, width = blob.mask.shape
+    columns = np.arange(width)[None, :]
+    boundaries = [np.full(height, -np.inf)]
+    crossings = [0.0]
+    for cut in sorted(cuts):
+        boundary, crossed = _cut_path(blob, start + cut, slant=slant, line_height=line_height)
+        boundaries.append(boundary)
+        crossings.append(crossed / stroke)
+    boundaries.append(np.full(height, np.inf))
+    pieces = []
+    for index in range(len(boundaries) - 1):
+        mask = blob.mask & (columns >= boundaries[index][:, None]) & (columns < boundaries[index + 1][:, None])
         if mask.any():
-            crossed = float(profile[int(low) - start]) / stroke if np.isfinite(low) else 0.0
-            pieces.append(_piece(mask, across, blob=blob.blob, cut_before=crossed if pieces else 0.0))
+            pieces.append(_piece(mask, across, blob=blob.blob, cut_before=crossings[index] if pieces else 0.0))
     return pieces
+
+
+def _cut_path(blob: _Piece, position: float, *, slant: float, line_height: float) -> tuple[np.ndarray, float]:
+    """Where to cut `blob` near `position` (across the slant): for each row of the picture, the
+    column from which the right part starts, and how many stroke pixels the cut crosses. Through the
+    blob's rows it is the path from top to bottom, within a band around the slanted line, that
+    crosses the fewest stroke pixels (dynamic programming, a step of at most one column a row):
+    two touching digits are parted along their gap even where it bends."""
+    height, width = blob.mask.shape
+    rows = np.arange(height)
+    straight = np.round(position + slant * (rows - height / 2)).astype(int)
+    band = max(2, round(PATH_BAND * line_height))
+    offsets = np.arange(-band, band + 1)
+    top, bottom = blob.top, blob.bottom
+    xs = np.clip(straight[top:bottom, None] + offsets[None, :], 0, width - 1)
+    cost = blob.mask[rows[top:bottom, None], xs].astype(float) + BEND_COST * np.abs(offsets)[None, :] / band
+    total = cost.copy()
+    came = np.zeros(cost.shape, dtype=int)
+    for row in range(1, len(cost)):
+        previous = np.stack([np.r_[np.inf, total[row - 1, :-1]], total[row - 1], np.r_[total[row - 1, 1:], np.inf]])
+        step = np.argmin(previous, axis=0)
+        came[row] = step - 1
+        total[row] += previous[step, np.arange(len(offsets))]
+    path = np.empty(len(cost), dtype=int)
+    path[-1] = int(np.argmin(total[-1]))
+    for row in range(len(cost) - 1, 0, -1):
+        path[row - 1] = path[row] + came[row, path[row]]
+    chosen = xs[np.arange(len(cost)), path]
+    boundary = straight.astype(float)
+    boundary[top:bottom] = chosen
+    return boundary, float(blob.mask[rows[top:bottom], chosen].sum())
 
 
 def without_ruling(ink: np.ndarray) -> np.ndarray:
@@ -217,6 +274,11 @@ def _join(
     best = [0.0] + [-math.inf] * count
     came_from = [(0, True)] * (count + 1)
     full_height = [piece.height >= FULL_HEIGHT * line_height for piece in pieces]
+    blob_rows: dict[int, tuple[int, int]] = {}
+    for piece in pieces:
+        top, bottom = blob_rows.get(piece.blob, (piece.top, piece.bottom))
+        blob_rows[piece.blob] = (min(top, piece.top), max(bottom, piece.bottom))
+    pieces_of = {blob: sum(piece.blob == blob for piece in pieces) for blob in blob_rows}
     for end in range(1, count + 1):
         for start in range(end - 1, -1, -1):
             run = pieces[start:end]
@@ -228,6 +290,11 @@ def _join(
             height = max(p.bottom for p in run) - min(p.top for p in run)
             if best[start] == -math.inf or (height < MIN_DIGIT_HEIGHT * line_height and count > 1):
                 continue
+            blobs_in_run = {p.blob for p in run}
+            if len(blobs_in_run) == 1 and len(run) < pieces_of[run[0].blob]:  # part of a blob that was cut
+                top, bottom = blob_rows[run[0].blob]
+                if height < CUT_PIECE_HEIGHT * (bottom - top):
+                    continue  # digits that touch stand on one line: each is about as tall as the pair
             value = best[start] - DIGIT_COST - WIDTH_COST * max(width / line_height - MAX_DIGIT_ASPECT, 0.0)
             value -= JOIN_COST * sum(
                 1 for a in range(start, end - 1)
@@ -264,7 +331,8 @@ def find_digits(ink: np.ndarray, *, score: Scorer) -> list[DigitSegment]:
     rows, cols = np.indices(ink.shape)
     across = cols - slant * (rows - ink.shape[0] / 2)  # x with the writer's slant taken out
     blobs = [_piece(labels == label, across, blob=label) for label in kept]
-    line_height = float(np.percentile([blob.height for blob in blobs], 75))
+    tallest = max(blob.height for blob in blobs)  # the line: how tall its full-height blobs are
+    line_height = float(np.median([blob.height for blob in blobs if blob.height >= tallest / 2]))
     blobs = [blob for blob in blobs if max(blob.height, blob.right - blob.left) >= SPECK_SIDE * line_height]
     if len(blobs) > MAX_DIGIT_PARTS * MAX_DIGITS:
         raise NoDigitFound("No digit found: the picture looks like noise or texture, not digits.")
@@ -281,7 +349,7 @@ def find_digits(ink: np.ndarray, *, score: Scorer) -> list[DigitSegment]:
         return confidence * one_digit >= SURE_READING
 
     pieces = [piece for blob in blobs
-              for piece in ([blob] if settled(blob) else _cut_blob(blob, across, line_height=line_height))]
+              for piece in ([blob] if settled(blob) else _cut_blob(blob, across, slant=slant, line_height=line_height))]
     pieces.sort(key=lambda piece: (piece.left + piece.right) / 2)
     masks: dict[tuple[int, ...], np.ndarray] = {}
 

@@ -37,26 +37,32 @@ VALIDATION_FONTS = (0, 7)
 
 @dataclass
 class DetectorConfig:
-    epochs: int = 6
+    epochs: int = 10
     batch_size: int = 256
     learning_rate: float = 2e-3
-    negatives_per_digit: float = 0.8
+    negatives_per_digit: float = 1.0
     seed: int = 1
     #: The share of validation digits the chosen thresholds may refuse, and refuse or flag unsure.
     refused_digits: float = 0.002
     doubted_digits: float = 0.005
+    #: The network's width. 32-64-128 with a dense 128 refused a few more validation non-digits (85.5
+    #: against 82.3 %) but costs 180 µs a picture against 55, a seventh of a small upload's request.
+    filters: tuple[int, ...] = (16, 32, 64)
+    dense: int = 64
+    train_limit: int | None = None  # a slice of the training digits, for tests
+    validation_digits: int = VALIDATION_DIGITS
 
 
-def build_detector() -> keras.Model:
+def build_detector(*, filters: tuple[int, ...], dense: int) -> keras.Model:
     inputs = keras.Input(shape=(28, 28, 1), name="image")
     x = layers.Rescaling(1.0 / 255.0)(inputs)
-    for filters in (16, 32, 64):
-        x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+    for width in filters:
+        x = layers.Conv2D(width, 3, padding="same", use_bias=False)(x)
         x = layers.BatchNormalization()(x)
         x = layers.ReLU()(x)
         x = layers.MaxPooling2D()(x)
     x = layers.Flatten()(x)
-    x = layers.Dense(64, activation="relu")(x)
+    x = layers.Dense(dense, activation="relu")(x)
     x = layers.Dropout(0.3)(x)
     outputs = layers.Dense(1, activation="sigmoid", name=OUTPUT_NAME)(x)
     return keras.Model(inputs, outputs, name="digit_detector")
@@ -84,15 +90,16 @@ def _batches(x: np.ndarray, y: np.ndarray, *, config: DetectorConfig) -> tf.data
 def training_data(*, data_path: str | Path | None, config: DetectorConfig) -> dict[str, np.ndarray]:
     """Training and validation pictures (label 1: one digit) from MNIST train and the glyphs."""
     mnist = load_mnist(path=data_path)
-    digits, labels = mnist.x_train[:-VALIDATION_DIGITS], mnist.y_train[:-VALIDATION_DIGITS]
-    held_digits, held_labels = mnist.x_train[-VALIDATION_DIGITS:], mnist.y_train[-VALIDATION_DIGITS:]
+    digits, labels = mnist.x_train[:-VALIDATION_DIGITS][: config.train_limit], mnist.y_train[:-VALIDATION_DIGITS][: config.train_limit]
+    held = slice(len(mnist.x_train) - VALIDATION_DIGITS, len(mnist.x_train) - VALIDATION_DIGITS + config.validation_digits)
+    held_digits, held_labels = mnist.x_train[held], mnist.y_train[held]
     glyphs, fonts = load_glyphs()
     held_font = np.isin(fonts, VALIDATION_FONTS)
     styled = with_european_styles(digits, labels, fraction=0.2, seed=config.seed, hooked_nines=0.35)
     negatives = non_digits(digits, count=int(len(digits) * config.negatives_per_digit), seed=config.seed,
                            glyphs=glyphs[~held_font])
     held_styled = with_european_styles(held_digits, held_labels, fraction=0.2, seed=config.seed + 1, hooked_nines=0.35)
-    held_negatives = non_digits(held_digits, count=VALIDATION_DIGITS, seed=config.seed + 1, glyphs=glyphs[held_font])
+    held_negatives = non_digits(held_digits, count=len(held_digits), seed=config.seed + 1, glyphs=glyphs[held_font])
     return {
         "x": np.concatenate([styled, negatives]),
         "y": np.concatenate([np.ones(len(styled)), np.zeros(len(negatives))]).astype(np.float32),
@@ -113,7 +120,7 @@ def train_detector(*, output_dir: Path, data_path: str | Path | None, config: De
     keras.utils.set_random_seed(config.seed)
     data = training_data(data_path=data_path, config=config)
     steps = int(np.ceil(len(data["x"]) / config.batch_size))
-    model = build_detector()
+    model = build_detector(filters=config.filters, dense=config.dense)
     model.compile(
         optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(config.learning_rate, steps * config.epochs)),
         loss="binary_crossentropy",

@@ -52,14 +52,14 @@ def throwaway_env(directory: Path, **overrides: str) -> dict[str, str]:
     }
 
 
-def migrate(env: dict[str, str]) -> None:
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env,
+def migrate(env: dict[str, str], *, root: Path = ROOT) -> None:
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=root, env=env,
                    check=True, timeout=180)
 
 
-def collect_static(env: dict[str, str]) -> None:
+def collect_static(env: dict[str, str], *, root: Path = ROOT) -> None:
     """As the container image is built: pages then link the hashed files the manifest names."""
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=env,
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=root, env=env,
                    check=True, timeout=180)
 
 
@@ -82,16 +82,18 @@ def start_gunicorn(
     command: list[str] | None = None,
     workers: int = 2,
     log: Path | None = None,
+    root: Path = ROOT,
 ) -> tuple[subprocess.Popen, str, float]:
     """gunicorn with the container's config (or `command`) on a free port; returns the process, its
-    base URL and the seconds from start to the first healthy answer. Raises RuntimeError if it
-    never becomes healthy (the log, when given, says why)."""
+    base URL and the seconds from start to the first healthy answer; `root`: the code tree it runs
+    (another commit's checkout, for side-by-side benchmarks). Raises RuntimeError if it never
+    becomes healthy (the log, when given, says why)."""
     port = free_port()
     env = {**env, "WEB_CONCURRENCY": str(workers), "PORT": str(port)}
     command = command or [sys.executable, "-m", "gunicorn", app, "--config", GUNICORN_CONFIG]
     output = open(log, "wb") if log else subprocess.DEVNULL
     began = time.monotonic()
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(command, cwd=root, env=env, stdout=output, stderr=subprocess.STDOUT)
     if log:
         output.close()  # the child keeps its own descriptor
     base = f"http://127.0.0.1:{port}"

@@ -21,6 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("--data", default=None, help="Path to mnist.npz (default: MNIST_PATH).")
         parser.add_argument("--epochs", type=int, default=None, help="Training epochs (default 6).")
         parser.add_argument("--seed", type=int, default=1, help="Random seed (default 1).")
+        parser.add_argument("--train-limit", type=int, default=None, help="Use only the first N training digits.")
         parser.add_argument(
             "--render-glyphs",
             action="store_true",
@@ -36,10 +37,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        check_numbers(options, counts=("epochs",), seeds=("seed",), shares=())
+        check_numbers(options, counts=("epochs", "train_limit"), seeds=("seed",), shares=())
         from training.detector import DetectorConfig, train_detector  # TensorFlow loads only when training
 
-        config = DetectorConfig(seed=options["seed"])
+        config = DetectorConfig(seed=options["seed"], train_limit=options["train_limit"])
+        if options["train_limit"]:  # a quick run: a validation set to match
+            config.validation_digits = min(config.validation_digits, options["train_limit"])
         if options["epochs"] is not None:
             config.epochs = options["epochs"]
         data = options["data"] or settings.MNIST_PATH

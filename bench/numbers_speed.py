@@ -73,7 +73,9 @@ def bodies(workdir: Path) -> dict[str, tuple[Path, str]]:
 
 
 def measure(root: Path, payloads: dict, *, seconds: int, workdir: Path) -> dict[str, float]:
-    env = liveserver.throwaway_env(workdir / root.name, RATELIMIT_PREDICT=UNREACHABLE_RATE)
+    server_dir = workdir / f"{root.name}-server"  # its database, media and static files, beside the code
+    server_dir.mkdir()
+    env = liveserver.throwaway_env(server_dir, RATELIMIT_PREDICT=UNREACHABLE_RATE)
     liveserver.collect_static(env, root=root)
     liveserver.migrate(env, root=root)
     process, base, _ = liveserver.start_gunicorn(env, root=root)

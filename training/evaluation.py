@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from modelfiles import ModelFiles
-from predictor.inference import DigitClassifier
+from predictor.inference import PROBABILITIES, DigitClassifier
 from predictor.preprocessing import ImageRejected, preprocess
 
 HELDOUT_SETS = ("usps_test", "semeion")
@@ -31,6 +31,25 @@ ACCURACY_GOALS = {
 
 def load_classifier(*, model_dir: Path) -> DigitClassifier:
     return DigitClassifier(files=ModelFiles(version=model_dir.name, tflite_path=model_dir / "model.tflite"))
+
+
+def litert_probabilities(*, tflite_path: Path, images: np.ndarray, batch: int = 250) -> np.ndarray:
+    """The served file's probabilities (N, 10) for many 28×28 pictures, run in batches: the same
+    numbers the server computes one picture at a time (before its temperature)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    runner = Interpreter(model_path=str(tflite_path)).get_signature_runner()
+    inputs = np.asarray(images, dtype=np.float32)[..., None]
+    if not len(inputs):
+        return np.zeros((0, 10))
+    return np.concatenate([runner(image=inputs[i : i + batch])[PROBABILITIES] for i in range(0, len(inputs), batch)])
+
+
+def litert_accuracy(*, tflite_path: Path, images: np.ndarray, labels: np.ndarray) -> float:
+    """The share of `images` the served file reads as `labels`; 0.0 for none."""
+    if not len(labels):
+        return 0.0
+    return float(np.mean(litert_probabilities(tflite_path=tflite_path, images=images).argmax(axis=1) == labels))
 
 
 def png_bytes(pixels: np.ndarray) -> bytes:

@@ -21,10 +21,11 @@ import numpy as np
 from django.conf import settings
 
 from feedback.models import Feedback
+from modelfiles import local_model_file
 from predictor.preprocessing import ImageRejected, preprocess
 from training.augment import AugmentConfig
+from training.evaluation import litert_accuracy
 from training.models import ModelVersion
-from modelfiles import local_model_file
 from training.registry import ActiveVersionChanged, activate, register_bundled_model, register_model
 
 
@@ -106,14 +107,6 @@ def active_version() -> ModelVersion:
     return version or register_bundled_model(directory=Path(settings.BUNDLED_MODEL_DIR))
 
 
-def _accuracy(model, images: np.ndarray, labels: np.ndarray) -> float:
-    if len(labels) == 0:
-        return 0.0
-    batch = images[..., None].astype("float32")
-    predictions = np.concatenate([model(batch[i : i + 2000], training=False).numpy() for i in range(0, len(batch), 2000)])
-    return float(np.mean(predictions.argmax(axis=1) == labels))
-
-
 def finetune(
     *,
     data_path: str | Path | None,
@@ -172,10 +165,12 @@ def finetune(
     with tempfile.TemporaryDirectory(prefix="finetune-") as workdir:
         workdir = Path(workdir)
         parent_file = local_model_file(name=parent.name, stored_name=parent.keras_file.name, filename="model.keras")
+        parent_served = local_model_file(name=parent.name, stored_name=parent.tflite_file.name, filename="model.tflite")
         model = keras.models.load_model(parent_file, compile=False)
+        # Parent and candidate are judged as they serve: their LiteRT files, not the Keras models.
         before = {
-            "mnist_test_accuracy": _accuracy(model, data.x_test, data.y_test),
-            "feedback_holdout_accuracy": _accuracy(model, x_held, y_held),
+            "mnist_test_accuracy": litert_accuracy(tflite_path=parent_served, images=data.x_test, labels=data.y_test),
+            "feedback_holdout_accuracy": litert_accuracy(tflite_path=parent_served, images=x_held, labels=y_held),
         }
         progress(f"Training on {len(y_mix)} images per epoch ({shown} feedback, {len(replay)} MNIST replay), "
                  f"{config.epochs} epochs at learning rate {config.learning_rate}")
@@ -188,9 +183,10 @@ def finetune(
         batches = augmented_batches(x_mix, y_mix, epochs=config.epochs, batch_size=config.batch_size,
                                     seed=config.seed, augment=config.augment)
         model.fit(batches, epochs=config.epochs, steps_per_epoch=steps, shuffle=False, verbose=verbose)
+        tflite_path = export_tflite(model=model, path=workdir / "model.tflite")
         after = {
-            "mnist_test_accuracy": _accuracy(model, data.x_test, data.y_test),
-            "feedback_holdout_accuracy": _accuracy(model, x_held, y_held),
+            "mnist_test_accuracy": litert_accuracy(tflite_path=tflite_path, images=data.x_test, labels=data.y_test),
+            "feedback_holdout_accuracy": litert_accuracy(tflite_path=tflite_path, images=x_held, labels=y_held),
         }
         temperature = model_temperature(model, x_mix, y_mix, seed=config.seed + 1)
         problems = promotion_problems(before=before, after=after, max_mnist_drop=config.max_mnist_drop)
@@ -214,7 +210,6 @@ def finetune(
 
         keras_path = workdir / "model.keras"
         model.save(keras_path)
-        tflite_path = export_tflite(model=model, path=workdir / "model.tflite")
         digest = hashlib.sha256(tflite_path.read_bytes()).hexdigest()[:8]
         name = f"ft-{dt.datetime.now(dt.timezone.utc):%Y%m%d-%H%M%S}-{digest}"
         report.candidate = name

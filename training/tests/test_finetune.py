@@ -186,3 +186,34 @@ def test_a_rollback_while_training_keeps_the_candidate_a_candidate(mnist, mnist_
     candidate = ModelVersion.objects.get(name=report.candidate)
     assert candidate.status == "candidate" and candidate.parent == base and "not activated" in candidate.notes
     assert ModelVersion.objects.get(status="active").name == "rolled-back-to", "the rollback stands"
+
+
+def test_the_model_that_was_judged_is_the_model_that_serves(mnist, mnist_path, monkeypatch, settings):
+    """The gate's figures come from the exported LiteRT file: once promoted, the server reads the
+    held-back records and MNIST test exactly as the report says the candidate did."""
+    from training.finetune import record_pixels
+
+    import shutil
+
+    settings.MODEL_REFRESH_SECONDS = 0
+    records = approved_records(mnist, count=60)
+    monkeypatch.setattr("training.finetune.promotion_problems", lambda **figures: [])
+
+    def export_the_parents_file(*, model, path):  # the file that will serve is not the trained Keras model
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(Path(settings.BUNDLED_MODEL_DIR) / "model.tflite", path)
+        return path
+
+    monkeypatch.setattr("training.export.export_tflite", export_the_parents_file)
+    config = FinetuneConfig(min_records=10, epochs=1, holdout_fraction=0.3)
+    report = finetune(data_path=mnist_path, config=config)
+    assert report.status == "promoted"
+    assert report.after == report.before, "judged on the file that serves, the parent's here"
+    served = inference.get_classifier()
+    assert served.version == report.candidate
+    held = [record for record in records if is_held_back(record, config.holdout_fraction)]
+    assert held, "the seed's split holds some records back"
+    held_right = np.mean([served.predict(pixels=record_pixels(record)).digit == record.label for record in held])
+    assert held_right == pytest.approx(report.after["feedback_holdout_accuracy"], abs=1e-9)
+    mnist_right = np.mean([served.predict(pixels=image).digit == label for image, label in zip(mnist.x_test, mnist.y_test)])
+    assert mnist_right == pytest.approx(report.after["mnist_test_accuracy"], abs=1e-9)

@@ -139,10 +139,10 @@ def main() -> None:
         rows.append((name, args.numbers, f"{exact / args.numbers:.2%} exact; digits {inside / digits:.2%} "
                                          f"inside numbers, {alone / digits:.2%} alone"))
 
-    for seed, (name, (images, labels)) in enumerate(sources.items()):
+    for seed, (name, (images, labels)) in enumerate(sources.items() if args.numbers else ()):
         numbers_row(f"{name}: numbers of 2–6 digits, all spacings", images, labels, seed=seed)
         numbers_row(f"{name}: touching digits", images, labels, seed=100 + seed, spacings=("touching",))
-    if args.split == "test":
+    if args.split == "test" and args.numbers:
         mix_images = np.concatenate([sources["MNIST test"][0][:4000], sources["USPS"][0][:2000], sources["Semeion"][0]])
         mix_labels = np.concatenate([sources["MNIST test"][1][:4000], sources["USPS"][1][:2000], sources["Semeion"][1]])
         weights = np.concatenate([np.full(4000, 0.5 / 4000), np.full(2000, 0.25 / 2000),

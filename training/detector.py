@@ -8,7 +8,8 @@ segmenter whether a cut-out piece is a whole digit. It is trained once, by `trai
 bundled beside the base model; finetuning does not change it.
 
 Choices are made on validation data carved from training data: the last VALIDATION_DIGITS MNIST
-training digits (never trained on) and non-digits made from them and from held-out fonts.
+training digits (never trained on), augmented as training augments them, and non-digits made from
+them and from held-out fonts.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from keras import layers
 
 from predictor.rejection import DETECTOR_CARD, DETECTOR_FILENAME, OUTPUT_NAME
 from training.augment import AugmentConfig, augment_batch
+from training.calibration import calibration_pictures
 from training.mnist import load_mnist
 from training.negatives import load_glyphs, non_digits
 from training.styles import with_european_styles
@@ -103,7 +105,9 @@ def training_data(*, data_path: str | Path | None, config: DetectorConfig) -> di
     return {
         "x": np.concatenate([styled, negatives]),
         "y": np.concatenate([np.ones(len(styled)), np.zeros(len(negatives))]).astype(np.float32),
-        "valid_digits": held_styled,
+        # The held-out digits as training shows them (thinner, thicker, blurred, thresholded,
+        # low-resolution, stretched): they stand for writers and scanners MNIST lacks.
+        "valid_digits": calibration_pictures(held_styled, held_labels, seed=config.seed + 2, count=len(held_styled))[0],
         "valid_non_digits": held_negatives,
     }
 

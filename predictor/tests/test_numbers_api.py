@@ -78,7 +78,7 @@ def _written(text: str, *, font: str = "/usr/share/fonts/truetype/dejavu/DejaVuS
     return renders.encode(canvas)
 
 
-@pytest.mark.parametrize("text", ["A", "K", "#"])
+@pytest.mark.parametrize("text", ["K", "#"])
 def test_letters_and_signs_are_no_digit(client, text):
     response = predict(client, _written(text))
     assert response.status_code == 422
@@ -89,8 +89,11 @@ def _never_a_confident_digit(response) -> bool:
     return response.status_code == 422 or response.json()["uncertain"]
 
 
-def test_a_word_is_never_a_confident_number(client):
-    assert _never_a_confident_digit(predict(client, _written("Hw")))
+@pytest.mark.parametrize("text", ["A", "Hw"])
+def test_a_letter_or_a_word_is_never_a_confident_number(client, text):
+    """An "A" was refused outright until the detector's thresholds were chosen on augmented
+    digits (docs/model.md); the classifier reads it as a "4", now flagged unsure."""
+    assert _never_a_confident_digit(predict(client, _written(text)))
 
 
 def _face() -> bytes:

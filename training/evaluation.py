@@ -45,13 +45,6 @@ def litert_probabilities(*, tflite_path: Path, images: np.ndarray, batch: int = 
     return np.concatenate([runner(image=inputs[i : i + batch])[PROBABILITIES] for i in range(0, len(inputs), batch)])
 
 
-def litert_accuracy(*, tflite_path: Path, images: np.ndarray, labels: np.ndarray) -> float:
-    """The share of `images` the served file reads as `labels`; 0.0 for none."""
-    if not len(labels):
-        return 0.0
-    return float(np.mean(litert_probabilities(tflite_path=tflite_path, images=images).argmax(axis=1) == labels))
-
-
 def png_bytes(pixels: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(np.asarray(pixels, dtype=np.uint8)).save(buffer, format="PNG")

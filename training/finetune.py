@@ -24,7 +24,7 @@ from feedback.models import Feedback
 from modelfiles import local_model_file
 from predictor.preprocessing import ImageRejected, preprocess
 from training.augment import AugmentConfig
-from training.evaluation import litert_accuracy
+from training.evaluation import litert_probabilities
 from training.models import ModelVersion
 from training.registry import ActiveVersionChanged, activate, register_bundled_model, register_model
 
@@ -39,6 +39,8 @@ class FinetuneConfig:
     feedback_repeats: int = 6  # each training record is shown this often per epoch (augmented)
     replay_ratio: float = 1.0  # MNIST training images per feedback image shown
     max_mnist_drop: float = 0.002  # 0.2 percentage points
+    max_class_drop: float = 0.01  # no digit may lose more than 1 pp on MNIST test or held-back feedback
+    min_class_records: int = 20  # a digit with fewer held-back records than this is not judged alone
     seed: int = 1
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
@@ -82,6 +84,43 @@ def promotion_problems(*, before: dict[str, float], after: dict[str, float], max
     feedback_drop = before["feedback_holdout_accuracy"] - after["feedback_holdout_accuracy"]
     if feedback_drop > 1e-9:
         problems.append(f"held-back feedback accuracy dropped {feedback_drop * 100:.2f} pp")
+    return problems
+
+
+#: Per digit, how many pictures of it were read right and how many there were: {"7": [1019, 1028]}.
+ClassCounts = dict[str, list[int]]
+
+
+def judge(
+    *, tflite_path: Path, mnist: tuple[np.ndarray, np.ndarray], held: tuple[np.ndarray, np.ndarray]
+) -> tuple[dict[str, float], dict[str, ClassCounts]]:
+    """A model's figures as it serves (its LiteRT file): overall accuracy on MNIST test and on the
+    held-back feedback (0.0 for none), and the same counted per digit."""
+    figures, classes = {}, {}
+    for name, (images, labels) in (("mnist_test", mnist), ("feedback_holdout", held)):
+        read = litert_probabilities(tflite_path=tflite_path, images=images).argmax(axis=1)
+        right = read == labels
+        figures[f"{name}_accuracy"] = float(right.mean()) if len(labels) else 0.0
+        classes[name] = {str(digit): [int(right[labels == digit].sum()), int((labels == digit).sum())] for digit in range(10)}
+    return figures, classes
+
+
+def class_problems(
+    *, before: dict[str, ClassCounts], after: dict[str, ClassCounts], max_drop: float, min_records: int
+) -> list[str]:
+    """Why a candidate must not serve, digit by digit: one whose accuracy on MNIST test or on the
+    held-back feedback fell by more than `max_drop` (a batch that teaches "7 is 1" loses the
+    sevens), judged for digits with at least `min_records` pictures in that set."""
+    problems = []
+    for name, label in (("mnist_test", "MNIST test"), ("feedback_holdout", "held-back feedback")):
+        for digit in map(str, range(10)):
+            (right_before, count), (right_after, _) = before[name][digit], after[name][digit]
+            if count < min_records:
+                continue
+            was, now = right_before / count, right_after / count
+            if was - now > max_drop + 1e-9:
+                problems.append(f"digit {digit} on {label} dropped {(was - now) * 100:.2f} pp "
+                                f"({was:.2%} → {now:.2%} of {count})")
     return problems
 
 
@@ -168,10 +207,7 @@ def finetune(
         parent_served = local_model_file(name=parent.name, stored_name=parent.tflite_file.name, filename="model.tflite")
         model = keras.models.load_model(parent_file, compile=False)
         # Parent and candidate are judged as they serve: their LiteRT files, not the Keras models.
-        before = {
-            "mnist_test_accuracy": litert_accuracy(tflite_path=parent_served, images=data.x_test, labels=data.y_test),
-            "feedback_holdout_accuracy": litert_accuracy(tflite_path=parent_served, images=x_held, labels=y_held),
-        }
+        before, classes_before = judge(tflite_path=parent_served, mnist=(data.x_test, data.y_test), held=(x_held, y_held))
         progress(f"Training on {len(y_mix)} images per epoch ({shown} feedback, {len(replay)} MNIST replay), "
                  f"{config.epochs} epochs at learning rate {config.learning_rate}")
         model.compile(
@@ -184,12 +220,11 @@ def finetune(
                                     seed=config.seed, augment=config.augment)
         model.fit(batches, epochs=config.epochs, steps_per_epoch=steps, shuffle=False, verbose=verbose)
         tflite_path = export_tflite(model=model, path=workdir / "model.tflite")
-        after = {
-            "mnist_test_accuracy": litert_accuracy(tflite_path=tflite_path, images=data.x_test, labels=data.y_test),
-            "feedback_holdout_accuracy": litert_accuracy(tflite_path=tflite_path, images=x_held, labels=y_held),
-        }
+        after, classes_after = judge(tflite_path=tflite_path, mnist=(data.x_test, data.y_test), held=(x_held, y_held))
         temperature = model_temperature(model, x_mix, y_mix, seed=config.seed + 1)
         problems = promotion_problems(before=before, after=after, max_mnist_drop=config.max_mnist_drop)
+        problems += class_problems(before=classes_before, after=classes_after, max_drop=config.max_class_drop,
+                                   min_records=config.min_class_records)
         promoted = not problems
         report = FinetuneReport(
             status="promoted" if promoted else "rejected",
@@ -222,7 +257,8 @@ def finetune(
             tflite_path=tflite_path,
             parent=parent,
             status=ModelVersion.Status.CANDIDATE if promoted else ModelVersion.Status.REJECTED,
-            metrics={**report.after, "temperature": temperature, "parent": report.before, "config": asdict(config)},
+            metrics={**report.after, "temperature": temperature, "parent": report.before, "config": asdict(config),
+                     "per_class": {"before": classes_before, "after": classes_after}},
             notes="\n".join(report.lines()),
         )
         if promoted:

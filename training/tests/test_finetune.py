@@ -217,3 +217,49 @@ def test_the_model_that_was_judged_is_the_model_that_serves(mnist, mnist_path, m
     assert held_right == pytest.approx(report.after["feedback_holdout_accuracy"], abs=1e-9)
     mnist_right = np.mean([served.predict(pixels=image).digit == label for image, label in zip(mnist.x_test, mnist.y_test)])
     assert mnist_right == pytest.approx(report.after["mnist_test_accuracy"], abs=1e-9)
+
+
+def _counts(right: dict[int, int], total: int = 100) -> dict:
+    return {str(digit): [right.get(digit, total), total] for digit in range(10)}
+
+
+def test_a_digit_that_loses_more_than_the_margin_is_named():
+    from training.finetune import class_problems
+
+    before = {"mnist_test": _counts({}), "feedback_holdout": _counts({}, total=30)}
+    after = {"mnist_test": _counts({7: 97}), "feedback_holdout": _counts({3: 29}, total=30)}
+    problems = class_problems(before=before, after=after, max_drop=0.01, min_records=20)
+    assert problems == ["digit 7 on MNIST test dropped 3.00 pp (100.00% → 97.00% of 100)",
+                        "digit 3 on held-back feedback dropped 3.33 pp (100.00% → 96.67% of 30)"]
+    small = {"mnist_test": _counts({}), "feedback_holdout": _counts({}, total=5)}
+    worse = {"mnist_test": _counts({}), "feedback_holdout": _counts({3: 0}, total=5)}
+    assert class_problems(before=small, after=worse, max_drop=0.01, min_records=20) == [], "too few to judge a digit"
+    assert class_problems(before=before, after=before, max_drop=0.01, min_records=20) == []
+
+
+def test_a_batch_that_teaches_seven_is_one_is_rejected_naming_the_sevens(mnist, mnist_path):
+    sevens = np.flatnonzero(mnist.y_test == 7)[:120]
+    base = ModelVersion.objects.get(status="active")
+    for index in sevens:
+        make_feedback(label=1, predicted=7, pixels=mnist.x_test[index], status=Feedback.Status.APPROVED)
+    config = FinetuneConfig(min_records=10, epochs=2, learning_rate=1e-3, feedback_repeats=8)
+    report = finetune(data_path=mnist_path, config=config)
+    assert report.status == "rejected"
+    assert "digit 7 on MNIST test dropped" in report.message
+    rejected = ModelVersion.objects.get(name=report.candidate)
+    per_class = rejected.metrics["per_class"]
+    assert per_class["after"]["mnist_test"]["7"][0] < per_class["before"]["mnist_test"]["7"][0]
+    assert ModelVersion.objects.get(status="active") == base
+
+
+def test_the_versions_page_shows_each_digit_before_and_after(client, admin_user):
+    bundled = Path(settings.BUNDLED_MODEL_DIR)
+    from training.registry import register_model
+
+    before = {"mnist_test": _counts({}, total=1000), "feedback_holdout": _counts({}, total=0)}
+    after = {"mnist_test": _counts({7: 950}, total=1000), "feedback_holdout": _counts({}, total=0)}
+    version = register_model(name="ft-per-class", keras_path=bundled / "model.keras", tflite_path=bundled / "model.tflite",
+                             metrics={"per_class": {"before": before, "after": after}})
+    client.force_login(admin_user)
+    page = client.get(f"/admin/training/modelversion/{version.pk}/change/").content.decode()
+    assert "MNIST test before" in page and "<td>7</td><td>100.0% of 1000</td><td>95.0% of 1000</td>" in page

@@ -54,6 +54,7 @@ class DigitReading:
     uncertain: bool
     feedback_token: str
     box: tuple[int, int, int, int]  # x, y, width, height in the uploaded picture (after EXIF rotation)
+    crop: bytes = b""  # for a digit of a number: its part of the picture, small, as PNG
 
 
 @dataclass(frozen=True)
@@ -173,7 +174,7 @@ def read_number(*, data: bytes, feature_maps_for: Collection[int] = ()) -> Numbe
         digits.append(DigitReading(
             prediction=prediction, pixels=pixels, confidence=confidence,
             uncertain=confidence < settings.UNSURE_BELOW or one_digit < detector.unsure_below,
-            feedback_token=token, box=box,
+            feedback_token=token, box=box, crop=original if several else b"",
         ))
     if several:
         token = make_reading_token(

@@ -170,6 +170,7 @@ def _digit_context(digit: DigitReading, *, position: int) -> dict:
         "chart_data_id": f"probability-chart-{position}-data",
         "other_digits": [value for value in range(10) if value != prediction.digit],
         "model_input_uri": featuremaps.model_input_uri(digit.pixels),
+        "crop_uri": featuremaps.png_data_uri(digit.crop) if digit.crop else "",
         "feature_map_layers": [
             {
                 "name": name,

@@ -357,6 +357,8 @@ def test_upload_a_photo_of_a_number_then_staff_find_the_corrected_digit(page, tm
     page.wait_for_selector("body.chart-drawn", timeout=20_000)
     assert page.inner_text("[data-testid=number]") == "2026"
     assert page.locator("[data-testid=digit-card]").count() == 4
+    assert page.locator("[data-testid=digit-crop]").count() == 4
+    assert accessibility_problems(page) == [], "the result page of a number"
     page.click("button[aria-label='Digit 4 is a 8']")
     page.wait_for_selector("text=Thank you!")
     record = Feedback.objects.get()

@@ -110,3 +110,16 @@ def test_home_page_offers_draw_pad_drop_zone_and_camera(client):
     assert 'id="drop-zone"' in html and 'capture="environment"' in html
     assert "<noscript>" in html, "without JavaScript the page says the upload still works"
     assert "{#" not in html and "{%" not in html, "no template syntax leaks into the page"
+
+
+def test_a_number_shows_the_number_then_each_digit_with_its_crop(client):
+    from feedback.tests.factories import number_picture
+
+    response = client.post("/predict/", {"image": upload(number_picture("2026"))})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'data-testid="number">2026<' in html
+    assert html.count('data-testid="digit-card"') == 4
+    assert html.count('data-testid="digit-crop"') == 4 and html.count('src="data:image/png;base64,') >= 8
+    assert html.count('data-testid="feature-map-layer"') == 16, "each digit's maps, folded"
+    assert 'id="right-number"' in html and "Digit 4 is a 8" in html

@@ -1,7 +1,10 @@
 """Does the feedback loop work? Plays users end to end and measures before/after (run by hand).
 
 1. Posts 300 USPS and 300 Semeion digits (real handwriting, not MNIST) to POST /api/predict/ as
-   16×16 PNGs and sends their true labels to POST /api/feedback/.
+   16×16 PNGs and sends feedback to POST /api/feedback/, as `--scenario` says: `all-true` (every
+   digit's true label), `corrections` (as people do: the true label for every wrong answer and for
+   a fifth of the right ones) or `poisoned` (every digit, but every true 7 labelled 1, approved by
+   mistake; the rests' sevens read as 1 are counted).
 2. Approves all 600 records, as a reviewer would, and runs `manage.py finetune`.
 3. Measures accuracy through the API on the disjoint rest of each set and on MNIST test, before
    and after.
@@ -10,6 +13,7 @@
 It uses a throwaway SQLite database and media folder, never your own data.
 
     python bench/feedback_loop.py [--data ../shared/data/mnist.npz] [--per-set 300]
+                                  [--scenario all-true|corrections|poisoned] [--no-timing]
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=None, help="mnist.npz (default: MNIST_PATH)")
     parser.add_argument("--per-set", type=int, default=300)
+    parser.add_argument("--scenario", choices=("all-true", "corrections", "poisoned"), default="all-true")
+    parser.add_argument("--no-timing", action="store_true", help="skip timing finetune on 1,000 records")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-feedback-"))
@@ -84,6 +90,8 @@ def main() -> None:
     def measure() -> dict[str, float]:
         figures = {f"{name} rest": accuracy(rest_x, rest_y) for name, (_, _, rest_x, rest_y) in sets.items()}
         figures["MNIST test"] = accuracy(mnist.x_test, mnist.y_test)
+        sevens = [image for _, _, rest_x, rest_y in sets.values() for image in rest_x[rest_y == 7]]
+        figures["rests' sevens read as 1"] = float(np.mean([predict(image).get("digit") == 1 for image in sevens]))
         return figures
 
     started = time.monotonic()
@@ -91,13 +99,17 @@ def main() -> None:
     base_version = predict(mnist.x_test[0])["model_version"]
 
     sent = refused = 0
+    chance = np.random.default_rng(1)
     for name, (images, labels, _, _) in sets.items():
         for image, label in zip(images, labels):
-            token = predict(image).get("feedback_token")
-            if token is None:  # refused as "no digit found": a user could not send feedback either
+            answer = predict(image)
+            if "feedback_token" not in answer:  # refused as "no digit found": no feedback possible either
                 refused += 1
                 continue
-            response = client.post("/api/feedback/", {"feedback_token": token, "label": int(label)})
+            if args.scenario == "corrections" and answer["digit"] == int(label) and chance.random() >= 0.2:
+                continue  # most people say nothing when the answer is right
+            given = 1 if args.scenario == "poisoned" and int(label) == 7 else int(label)
+            response = client.post("/api/feedback/", {"feedback_token": answer["feedback_token"], "label": given})
             sent += response.status_code == 201
     Feedback.objects.update(status=Feedback.Status.APPROVED, reviewed_at=dt.datetime.now(dt.timezone.utc))
 
@@ -109,24 +121,27 @@ def main() -> None:
     after = measure()
     new_version = predict(mnist.x_test[0])["model_version"]
 
-    # Timing on 1,000 approved records (the extra 400 are MNIST test images; dry run: nothing saved).
+    print(f"{dt.date.today()}; {machine.describe()}; scenario {args.scenario}")
+    print(f"feedback records sent: {sent} ({refused} pictures refused as no digit); base {base_version} → {new_version}\n")
+    print("finetune report:\n" + "\n".join("    " + line for line in report.getvalue().splitlines()) + "\n")
+    print("| set (through the API) | before | after | change |\n| --- | ---: | ---: | ---: |")
+    for key in before:
+        print(f"| {key} | {before[key]:.2%} | {after[key]:.2%} | {(after[key] - before[key]) * 100:+.2f} pp |")
+    print(f"\nfinetune on {sent} records: {finetune_seconds:.1f} s; total {time.monotonic() - started:.0f} s")
+    if args.no_timing:
+        return
+
+    # Timing on 1,000 approved records (the extra are MNIST test images; dry run: nothing saved).
     extra = 1000 - Feedback.objects.count()
     for image, label in zip(mnist.x_test[:extra], mnist.y_test[:extra]):
         token = predict(image).get("feedback_token", "")
         client.post("/api/feedback/", {"feedback_token": token, "label": int(label)})
     Feedback.objects.update(status=Feedback.Status.APPROVED, reviewed_at=dt.datetime.now(dt.timezone.utc))
     timing_started = time.monotonic()
-    call_command("finetune", data=data_path, dry_run=True, verbosity=0, stdout=io.StringIO())
+    call_command("finetune", data=data_path, dry_run=True, force=True, verbosity=0, stdout=io.StringIO())
     thousand_seconds = time.monotonic() - timing_started
 
-    print(f"{dt.date.today()}; {machine.describe()}; total {time.monotonic() - started:.0f} s")
-    print(f"feedback records sent: {sent} ({refused} pictures refused as no digit); base {base_version} → {new_version}\n")
-    print("finetune report:\n" + "\n".join("    " + line for line in report.getvalue().splitlines()) + "\n")
-    print("| set (through the API) | before | after | change |\n| --- | ---: | ---: | ---: |")
-    for key in before:
-        print(f"| {key} | {before[key]:.2%} | {after[key]:.2%} | {(after[key] - before[key]) * 100:+.2f} pp |")
-    print(f"\nfinetune on {sent} records: {finetune_seconds:.1f} s; "
-          f"finetune --dry-run on {Feedback.objects.count()} records: {thousand_seconds:.1f} s")
+    print(f"finetune --dry-run --force on {Feedback.objects.count()} records: {thousand_seconds:.1f} s")
 
 
 if __name__ == "__main__":

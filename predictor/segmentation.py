@@ -174,15 +174,15 @@ def _cut_blob(blob: _Piece, across: np.ndarray, *, slant: float, line_height: fl
             break
     # No stretch wider than a narrow digit goes without a cut to try: where digits overlap, the
     # valley between them is no lower than the thin parts of the digits themselves.
-    widest = round(NARROW_DIGIT_ASPECT * line_height)
-    while True:
-        edges = [0, *sorted(cuts), len(profile)]
-        gaps = [(low, high) for low, high in zip(edges, edges[1:]) if high - low > widest]
-        if not gaps:
-            break
-        for low, high in gaps:
-            inner = np.arange(low + margin, high - margin)
-            cuts.append(int(inner[np.argmin(profile[inner])]) if len(inner) else (low + high) // 2)
+    widest = max(2, round(NARROW_DIGIT_ASPECT * line_height))
+    edges = [0, *sorted(cuts), len(profile)]
+    for low, high in zip(edges, edges[1:]):
+        parts = math.ceil((high - low) / widest)
+        for part in range(1, parts):  # the least ink near each of parts − 1 evenly spaced places
+            middle = low + part * (high - low) // parts
+            window = np.arange(max(middle - widest // 4, low + 1), min(middle + widest // 4 + 1, high))
+            if len(window):
+                cuts.append(int(window[np.argmin(profile[window])]))
     height, width = blob.mask.shape
     columns = np.arange(width)[None, :]
     boundaries = [np.full(height, -np.inf)]

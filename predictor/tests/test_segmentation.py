@@ -127,3 +127,20 @@ def test_paper_lines_are_taken_out_of_the_ink_and_strokes_are_not():
     assert cleaned[40, 10] == 0 and cleaned[90, 150] == 0
     assert (cleaned[20:80, 60:66] >= 185).all(), "the stroke keeps its ink where it crosses the line"
     assert cleaned.sum() >= 0.95 * ink[20:80, 60:66].sum()
+
+
+#: Runs of white and black in the 161×1 16-bit PNG the fuzz test found (2026-11-28).
+THIN_RUNS = [8, 16, 48, 48, 8, 8, 25]
+
+
+@pytest.mark.parametrize("shape", [(1, 161), (161, 1), (2, 161)])
+def test_a_picture_a_pixel_or_two_thin_gets_an_answer(shape):
+    """Such a picture once sent the cut search into an endless loop: its line is 1 px tall."""
+    row = np.repeat(np.arange(len(THIN_RUNS)) % 2 == 0, THIN_RUNS).astype(np.uint16) * 65535
+    pixels = np.tile(row, (shape[0], 1)) if shape[0] <= shape[1] else row[:, None]
+    picture = Image.fromarray(np.ascontiguousarray(pixels))
+    try:
+        reading = read_number(data=renders.encode(picture))
+    except NoDigitFound:
+        return
+    assert reading.digits

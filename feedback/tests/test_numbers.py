@@ -121,3 +121,12 @@ def test_staff_see_a_segmentation_record_with_its_boxes(client, reading):
     assert pink > 4 * 20, "the four boxes are drawn"
     page = client.get(f"/admin/feedback/numberfeedback/{number.pk}/change/").content.decode()
     assert "nothing is trained on" in page
+
+
+def test_a_number_record_holds_as_many_digits_as_a_reading_can():
+    """feedback.models keeps its own copy of the limit so models do not import the segmenter."""
+    from feedback.models import MAX_NUMBER_DIGITS
+    from predictor.segmentation import MAX_DIGITS
+
+    assert MAX_NUMBER_DIGITS == MAX_DIGITS
+    assert NumberFeedback._meta.get_field("label").max_length == MAX_DIGITS

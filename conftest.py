@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
+import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -58,3 +63,53 @@ def fresh_cache():
     from django.core.cache import cache
 
     cache.clear()
+
+
+def _wait_for_port(port: int, *, process: subprocess.Popen, what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with {process.returncode}: {process.stdout.read()}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError(f"{what} did not listen on port {port} within {timeout:.0f} s")
+
+
+@pytest.fixture(scope="session")
+def storage_emulator() -> str:
+    """Cloud Storage's JSON API on loopback (gcp-storage-emulator, in memory); yields its address.
+
+    google-cloud-storage sends every request there when STORAGE_EMULATOR_HOST names it."""
+    from predictor.tests.liveserver import free_port
+
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gcp_storage_emulator", "start", "--host", "127.0.0.1", "--port", str(port),
+         "--in-memory", "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    _wait_for_port(port, process=process, what="gcp-storage-emulator")
+    yield f"http://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def cloud_bucket(storage_emulator, settings, monkeypatch):
+    """A fresh, empty bucket on the emulator, set up as in production: the default and originals
+    storages are django-storages' Cloud Storage backends on it. Yields the bucket."""
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud.storage import Client
+
+    from mnistsite.settings import file_storages
+
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", storage_emulator)
+    client = Client(project="test", credentials=AnonymousCredentials())
+    bucket = client.create_bucket(f"test-{uuid.uuid4().hex[:16]}")
+    settings.GS_BUCKET_NAME = bucket.name
+    settings.STORAGES = {**settings.STORAGES, **file_storages(bucket.name)}
+    return bucket

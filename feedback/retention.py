@@ -35,11 +35,20 @@ def default_cutoff(*, now: dt.datetime | None = None) -> dt.date:
     return (now - dt.timedelta(seconds=settings.FEEDBACK_TOKEN_MAX_AGE) - dt.timedelta(days=1)).date()
 
 
+def _subfolders(folder: str) -> list[str]:
+    """The folders in `folder`, none if it does not exist. Not `exists(folder)` first: on Cloud
+    Storage a folder is only a prefix of object names, so no folder "exists" there."""
+    try:
+        return default_storage.listdir(folder)[0]
+    except FileNotFoundError:  # local files: no upload stored yet
+        return []
+
+
 def _day_folders() -> list[tuple[dt.date, str]]:
     folders = []
-    for year in default_storage.listdir(UPLOADS)[0] if default_storage.exists(UPLOADS) else []:
-        for month in default_storage.listdir(f"{UPLOADS}/{year}")[0]:
-            for day in default_storage.listdir(f"{UPLOADS}/{year}/{month}")[0]:
+    for year in _subfolders(UPLOADS):
+        for month in _subfolders(f"{UPLOADS}/{year}"):
+            for day in _subfolders(f"{UPLOADS}/{year}/{month}"):
                 try:
                     date = dt.date(int(year), int(month), int(day))
                 except ValueError:

@@ -137,24 +137,28 @@ STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
     "django.contrib.staticfiles.finders.AppDirectoriesFinder",
 ]
-#: With a bucket, uploads and model files live in Cloud Storage, shared by every Cloud Run instance.
+#: With a bucket, uploads and model files live in Cloud Storage, shared by every Cloud Run instance
+#: (google-cloud-storage talks to STORAGE_EMULATOR_HOST instead when it is set, as in the tests).
 GS_BUCKET_NAME = os.environ.get("GS_BUCKET_NAME", "")
-_CLOUD_STORAGE = {"bucket_name": GS_BUCKET_NAME, "default_acl": None, "querystring_auth": True}
-_LOCAL_FILES = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+
+
+def file_storages(bucket_name: str) -> dict[str, dict]:
+    """The "default" and "originals" storages: a Cloud Storage bucket, or local files without one."""
+    if not bucket_name:
+        local = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+        return {"default": local, "originals": local}
+    cloud = {"bucket_name": bucket_name, "default_acl": None, "querystring_auth": True}
+    return {
+        "default": {"BACKEND": "storages.backends.gcloud.GoogleCloudStorage",
+                    "OPTIONS": {**cloud, "file_overwrite": False}},
+        # Originals of uploads, in the same place, written on the request path under fresh random
+        # names: one Cloud Storage request each instead of three (mnistsite/storages.py).
+        "originals": {"BACKEND": "mnistsite.storages.CreateOnlyCloudStorage", "OPTIONS": cloud},
+    }
+
+
 STORAGES = {
-    "default": (
-        {"BACKEND": "storages.backends.gcloud.GoogleCloudStorage",
-         "OPTIONS": {**_CLOUD_STORAGE, "file_overwrite": False}}
-        if GS_BUCKET_NAME
-        else _LOCAL_FILES
-    ),
-    # Originals of uploads, in the same place, written on the request path under fresh random names:
-    # one Cloud Storage request each instead of three (mnistsite/storages.py).
-    "originals": (
-        {"BACKEND": "mnistsite.storages.CreateOnlyCloudStorage", "OPTIONS": _CLOUD_STORAGE}
-        if GS_BUCKET_NAME
-        else _LOCAL_FILES
-    ),
+    **file_storages(GS_BUCKET_NAME),
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"

@@ -64,3 +64,19 @@ def test_command_reports_and_refuses_a_later_cutoff(originals, capsys):
 
 def test_no_uploads_folder_is_fine(media_root):
     assert prune_originals(cutoff=default_cutoff()).days == 0
+
+
+def test_expired_originals_are_pruned_from_cloud_storage(cloud_bucket):
+    """On Cloud Storage a folder is only a prefix of object names: there is no "uploads" object."""
+    old = default_storage.save(f"{OLD}/aaaa.jpg", ContentFile(b"a"))
+    fresh = default_storage.save(f"uploads/{dt.date.today():%Y/%m/%d}/cccc.jpg", ContentFile(b"c"))
+
+    report = prune_originals(cutoff=default_cutoff())
+
+    assert (report.days, report.deleted) == (1, 1)
+    assert [blob.name for blob in cloud_bucket.list_blobs()] == [fresh]
+    assert not default_storage.exists(old)
+
+
+def test_an_empty_bucket_is_fine(cloud_bucket):
+    assert prune_originals(cutoff=default_cutoff()).days == 0

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from PIL import Image
@@ -21,6 +22,7 @@ from predictor.tokens import FeedbackTicket, InvalidToken, ReadingTicket, read_f
 
 
 ASCII_DIGITS = frozenset("0123456789")
+logger = logging.getLogger(__name__)
 
 
 class FeedbackRejected(ValueError):
@@ -97,14 +99,27 @@ def record_feedback(*, token: object, label: object, fingerprint: str = "") -> F
     original = _stored(ticket.upload_name, data=ticket.original, image_format=ticket.original_format,
                        name=ticket.token_id)
     record = _digit_record(ticket, digit=digit, original=original, fingerprint=fingerprint)
+    stored_now = [original] if ticket.original else []
     try:
         with transaction.atomic():
             record.save()
-    except IntegrityError:  # the same token raced in from another request
-        if ticket.original:
-            default_storage.delete(original)  # that request stored its own copy
+    except IntegrityError:  # the same token raced in from another request, which stored its own copy
+        _forget(stored_now)
         return FeedbackOutcome(Feedback.objects.get(token_id=ticket.token_id), created=False)
+    except DatabaseError:
+        _forget(stored_now)  # the retry stores its own
+        raise
     return FeedbackOutcome(record, created=True)
+
+
+def _forget(names: list[str]) -> None:
+    """Delete originals stored for a record that was not saved; one left behind (storage down
+    too) is pruned with the other unreferenced originals (feedback.retention)."""
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except Exception:  # noqa: BLE001 - best effort; the answer to the client does not change
+            logger.warning("could not delete the unused original %s", name, exc_info=True)
 
 
 def _stored(upload_name: str, *, data: bytes, image_format: str, name: str) -> str:
@@ -172,6 +187,7 @@ def _record_number(ticket: ReadingTicket, *, number: str, fingerprint: str) -> N
         client_fingerprint=fingerprint,
     )
     digit_records = []
+    stored_now = [original] if ticket.original else []
     if len(number) == len(ticket.digits):
         picture = _original_picture(ticket)
         known = set(Feedback.objects.filter(token_id__in=[d.token_id for d in ticket.digits]).values_list("token_id", flat=True))
@@ -179,6 +195,7 @@ def _record_number(ticket: ReadingTicket, *, number: str, fingerprint: str) -> N
             if digit.token_id in known:
                 continue
             crop = _stored("", data=crop_png(picture, digit.box), image_format="PNG", name=digit.token_id) if picture is not None else ""
+            stored_now += [crop] if crop else []
             digit_records.append(_digit_record(digit, digit=int(label), original=crop, fingerprint=fingerprint))
     try:
         with transaction.atomic():
@@ -186,12 +203,16 @@ def _record_number(ticket: ReadingTicket, *, number: str, fingerprint: str) -> N
             for record in digit_records:
                 record.reading_id = ticket.reading_id
                 record.save()
-    except IntegrityError:  # the same token raced in from another request
+    except IntegrityError:  # the same token raced in from another request, which stored its own copies
+        _forget(stored_now)
         return NumberOutcome(
             NumberFeedback.objects.get(reading_id=ticket.reading_id),
             list(Feedback.objects.filter(reading_id=ticket.reading_id)),
             created=False,
         )
+    except DatabaseError:
+        _forget(stored_now)
+        raise
     return NumberOutcome(number_record, list(Feedback.objects.filter(reading_id=ticket.reading_id)), created=True)
 
 

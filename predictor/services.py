@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
@@ -20,14 +21,17 @@ STORED_TYPES = {
 }
 
 
-#: Originals are stored by day, ORIGINALS_FOLDER/YYYY/MM/DD/<token id>.<ext> (feedback.retention
-#: relies on it).
+#: Originals are stored by day, ORIGINALS_FOLDER/YYYY/MM/DD/<token id>-<random>.<ext>
+#: (feedback.retention relies on the folders).
 ORIGINALS_FOLDER = "uploads"
 
 
 def store_original(*, data: bytes, image_format: str, token_id: str) -> str:
     """Write an upload's original. The "originals" storage is the default storage's place (where
-    `Feedback.original` reads it), with one request per write on Cloud Storage."""
+    `Feedback.original` reads it), with one request per write on Cloud Storage.
+
+    Every write gets a name of its own: Cloud Storage refuses to overwrite one, so feedback sent
+    again after a failed attempt (database down) must not meet the name that attempt took."""
     today = dt.datetime.now(dt.timezone.utc)
-    name = f"{ORIGINALS_FOLDER}/{today:%Y/%m/%d}/{token_id}.{STORED_TYPES[image_format][0]}"
+    name = f"{ORIGINALS_FOLDER}/{today:%Y/%m/%d}/{token_id}-{secrets.token_hex(4)}.{STORED_TYPES[image_format][0]}"
     return storages["originals"].save(name, ContentFile(data))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from PIL import Image
 from feedback.models import Feedback
 from feedback.tests.factories import predicted_token
 from predictor.reading import read_number
+from predictor.services import store_original
 from predictor.tests import renders
 
 URL = "/api/feedback/"
@@ -50,7 +52,7 @@ def test_small_original_is_stored_only_when_feedback_comes(client, media_root):
     post_json(client, {"feedback_token": token, "label": 6})  # the same feedback again
     record = Feedback.objects.get()
     assert record.original.read() == renders.encode(Image.fromarray(DIGITS[6]))
-    assert record.original.name.startswith("uploads/") and record.original.name.endswith(f"{record.token_id}.png")
+    assert re.fullmatch(rf"uploads/\d{{4}}/\d\d/\d\d/{record.token_id}-[0-9a-f]{{8}}\.png", record.original.name)
     assert len(stored_files(media_root)) == 1, "one copy, however often the feedback is sent"
 
 
@@ -233,3 +235,35 @@ def test_nothing_half_written_when_the_database_fails(client, monkeypatch):
     monkeypatch.undo()
     assert Feedback.objects.count() == 0
     assert post_json(client, {"feedback_token": token, "label": 1}).status_code == 201
+
+
+def test_feedback_retried_after_a_database_failure_is_stored_on_cloud_storage(client, cloud_bucket, monkeypatch):
+    """The README's promise, "send the same token again later", against Cloud Storage's API: the
+    failed attempt leaves no stray copy, and the retry stores the original under a name of its own
+    (Cloud Storage refuses to overwrite an original's name, mnistsite/storages.py)."""
+    from django.db import OperationalError
+
+    token, _ = predicted_token(DIGITS[6])
+
+    def database_down(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    for _ in range(2):
+        with monkeypatch.context() as patch:
+            patch.setattr(Feedback, "save", database_down)
+            assert post_json(client, {"feedback_token": token, "label": 6}).status_code == 503
+        assert list(cloud_bucket.list_blobs()) == [], "the failed attempt's copy is removed"
+
+    assert post_json(client, {"feedback_token": token, "label": 6}).status_code == 201
+    record = Feedback.objects.get()
+    [blob] = cloud_bucket.list_blobs()
+    assert blob.name == record.original.name
+    assert blob.download_as_bytes() == renders.encode(Image.fromarray(DIGITS[6]))
+
+
+def test_every_attempt_stores_its_original_under_a_name_of_its_own():
+    first = store_original(data=b"GIF89a", image_format="GIF", token_id="0123abcd")
+    second = store_original(data=b"GIF89a", image_format="GIF", token_id="0123abcd")
+    assert first != second
+    for name in (first, second):
+        assert re.fullmatch(r"uploads/\d{4}/\d\d/\d\d/0123abcd-[0-9a-f]{8}\.gif", name), name

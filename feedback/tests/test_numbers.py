@@ -130,3 +130,23 @@ def test_a_number_record_holds_as_many_digits_as_a_reading_can():
 
     assert MAX_NUMBER_DIGITS == MAX_DIGITS
     assert NumberFeedback._meta.get_field("label").max_length == MAX_DIGITS
+
+
+def test_a_number_whose_records_cannot_be_saved_keeps_no_picture(client, reading, media_root, monkeypatch):
+    """The digits' crops are stored before the records; when the database fails they are removed,
+    and the retry stores its own. The picture itself, stored when it was read, stays."""
+    from django.db import OperationalError
+
+    def stored_files() -> list:
+        return sorted(path for path in media_root.rglob("*") if path.is_file())
+
+    def database_down(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    [picture] = stored_files()
+    with monkeypatch.context() as patch:
+        patch.setattr(NumberFeedback, "save", database_down)
+        assert post_json(client, {"feedback_token": reading.feedback_token, "label": "2026"}).status_code == 503
+    assert stored_files() == [picture]
+    assert post_json(client, {"feedback_token": reading.feedback_token, "label": "2026"}).status_code == 201
+    assert len(stored_files()) == 5  # the picture and the 4 digits' crops

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from modelfiles import ModelFiles, active_model_files, bundled_model_files
+from modelfiles import ActiveVersion, ModelFiles, active_version, bundled_model_files, fetch_model_files
 from predictor.calibration import temper
 
 PROBABILITIES = "probabilities"
@@ -71,6 +71,21 @@ class DigitClassifier:
         )
 
 
+@dataclass(frozen=True)
+class LoadFailure:
+    """A version this process could not load, and when it may try again."""
+
+    version: str
+    error: str
+    attempts: int
+    retry_at: float  # time.monotonic()
+
+
+#: The first retry of a version that failed to load waits this long; each further one twice as long.
+FIRST_RETRY_SECONDS = 5.0
+LONGEST_RETRY_SECONDS = 300.0
+
+
 class _ProcessState:
     """This process's classifier and when the database was last asked which version is active."""
 
@@ -85,11 +100,54 @@ class _ProcessState:
         self.checked_at = float("-inf")
         self.next: DigitClassifier | None = None  # activated, loaded, served from `next_from`
         self.next_from = float("inf")
+        self.failure: LoadFailure | None = None
 
     def switch_if_due(self) -> None:
         if self.next is not None and time.time() >= self.next_from:
             self.classifier, self.next, self.next_from = self.next, None, float("inf")
             logger.info("serving model version %s", self.classifier.version)
+
+    def follow(self, active: ActiveVersion) -> None:
+        """Serve `active` as decided: keep it, switch to it at its instant, or load it."""
+        if self.failure is not None and self.failure.version != active.name:
+            self.failure = None  # that version is no longer the active one
+        if self.next is not None and self.next.version == active.name:
+            self.switch_if_due()
+            return
+        self.next, self.next_from = None, float("inf")  # rolled back or replaced before the switch
+        if self.classifier is not None and self.classifier.version == active.name:
+            return
+        loaded = self.load(active)
+        if loaded is None:
+            return
+        if self.classifier is None:  # a new process serves what is active now
+            self.classifier = loaded
+            logger.info("serving model version %s", loaded.version)
+        else:
+            self.next, self.next_from = loaded, active.serve_from
+            self.switch_if_due()
+
+    def load(self, active: ActiveVersion) -> DigitClassifier | None:
+        """`active` loaded; None, logged and remembered with a back-off, when that fails."""
+        failure = self.failure
+        if failure is not None and time.monotonic() < failure.retry_at:
+            return None
+        try:
+            loaded = DigitClassifier(files=fetch_model_files(active))
+        except Exception as error:  # noqa: BLE001 - storage down, a corrupt or foreign file: many kinds
+            self.failed(active.name, error, previous=failure)
+            return None
+        self.failure = None
+        return loaded
+
+    def failed(self, version: str, error: Exception, *, previous: LoadFailure | None) -> None:
+        attempts = previous.attempts + 1 if previous is not None else 1
+        delay = min(FIRST_RETRY_SECONDS * 2 ** (attempts - 1), LONGEST_RETRY_SECONDS)
+        self.failure = LoadFailure(version=version, error=str(error), attempts=attempts,
+                                   retry_at=time.monotonic() + delay)
+        logger.error("cannot load model version %s (attempt %d; next try in %.0f s); serving %s",
+                     version, attempts, delay, self.classifier.version if self.classifier else "the bundled model",
+                     exc_info=error)
 
 
 _state = _ProcessState()
@@ -99,7 +157,12 @@ def get_classifier() -> DigitClassifier:
     """This process's classifier: created after any fork. Another version activated in the
     database is loaded at the next check (every MODEL_REFRESH_SECONDS) and served from its
     activation time plus that interval, the same instant in every worker of every instance, so
-    answers do not flip between versions while processes catch up."""
+    answers do not flip between versions while processes catch up; the database is asked again at
+    that instant, so a version rolled back meanwhile is never served.
+
+    A version that cannot be loaded (storage down, corrupt file) never takes the service down: the
+    loaded model goes on serving (a new process serves the bundled one), the failure is logged and
+    tried again with a growing delay, and `serving_status` reports it."""
     from django.conf import settings
 
     now = time.monotonic()
@@ -114,21 +177,27 @@ def get_classifier() -> DigitClassifier:
     with _state.lock:
         if _state.pid != os.getpid():
             _state.start(pid=os.getpid())
-        _state.switch_if_due()
-        if _state.classifier is not None and now - _state.checked_at < settings.MODEL_REFRESH_SECONDS:
+        switch_due = time.time() >= _state.next_from
+        if _state.classifier is not None and now - _state.checked_at < settings.MODEL_REFRESH_SECONDS and not switch_due:
             return _state.classifier
-        files = active_model_files()
+        active = active_version()
         _state.checked_at = time.monotonic()
-        if files is None:
-            if _state.classifier is not None:
-                return _state.classifier
-            files = bundled_model_files(directory=Path(settings.BUNDLED_MODEL_DIR))
-        if _state.classifier is None:  # a new process serves what is active now
-            _state.classifier = DigitClassifier(files=files)
-            logger.info("serving model version %s", files.version)
-        elif _state.classifier.version == files.version:
-            _state.next, _state.next_from = None, float("inf")  # e.g. rolled back before the switch
-        elif _state.next is None or _state.next.version != files.version:
-            _state.next, _state.next_from = DigitClassifier(files=files), files.serve_from
+        if active is None:  # the database cannot answer: keep to what was decided
             _state.switch_if_due()
+        else:
+            _state.follow(active)
+        if _state.classifier is None:
+            _state.classifier = DigitClassifier(files=bundled_model_files(directory=Path(settings.BUNDLED_MODEL_DIR)))
+            logger.warning("serving the bundled model version %s", _state.classifier.version)
         return _state.classifier
+
+
+def serving_status() -> dict:
+    """What /healthz tells: the version served and, if any, the active one that could not be loaded."""
+    classifier = get_classifier()
+    status = {"model_version": classifier.version}
+    failure = _state.failure
+    if failure is not None:
+        status["model_load_failure"] = {"version": failure.version, "error": failure.error,
+                                        "attempts": failure.attempts}
+    return status

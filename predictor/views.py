@@ -23,7 +23,7 @@ from mnistsite.http import (
 )
 from mnistsite.ratelimits import api_rate_limit
 from predictor import charts, featuremaps
-from predictor.inference import get_classifier
+from predictor.inference import serving_status
 from predictor.preprocessing import ImageRejected, NoDigitFound
 from predictor.reading import DigitReading, NumberReading, read_number
 from predictor.segmentation import MAX_DIGITS
@@ -133,12 +133,13 @@ def api_predict(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
+    """200 while a model serves, telling which, and which active version could not be loaded."""
     try:
-        classifier = get_classifier()
-    except Exception:  # noqa: BLE001 - a probe must answer, not crash
+        status = serving_status()
+    except Exception:  # noqa: BLE001 - a probe must answer, not crash (not even the bundled model loads)
         logger.exception("model could not be loaded")
         return JsonResponse({"status": "unavailable", "error": "The model could not be loaded."}, status=503)
-    return JsonResponse({"status": "ok", "model_version": classifier.version})
+    return JsonResponse({"status": "ok", **status})
 
 
 def _home_page(request: HttpRequest, *, error: str = "", status: int = 200) -> HttpResponse:

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from django.core.files import File
 from django.db import transaction
-from django.utils import timezone
+from django.db.models.functions import Now
 
+from modelfiles import check_litert_file
 from training.models import ModelVersion
 
 
@@ -22,7 +23,9 @@ def register_model(
     metrics: dict | None = None,
     notes: str = "",
 ) -> ModelVersion:
-    """Copy the model's files into Django's storage (local disk or Cloud Storage) and record them."""
+    """Copy the model's files into Django's storage (local disk or Cloud Storage) and record them.
+    A LiteRT file that does not load and answer is refused first (modelfiles.ModelFilesUnavailable)."""
+    check_litert_file(path=Path(tflite_path), version=name)
     version = ModelVersion(name=name, parent=parent, status=ModelVersion.Status.CANDIDATE, metrics=metrics or {}, notes=notes)
     with open(keras_path, "rb") as keras_file, open(tflite_path, "rb") as tflite_file:
         version.keras_file.save("model.keras", File(keras_file), save=False)
@@ -73,7 +76,9 @@ def activate(version: ModelVersion, *, replacing: ModelVersion | None = None) ->
         for previous in current:
             if previous.pk != version.pk:
                 ModelVersion.objects.filter(pk=previous.pk).update(status=ModelVersion.Status.RETIRED)
-        now = timezone.now()
-        ModelVersion.objects.filter(pk=version.pk).update(status=ModelVersion.Status.ACTIVE, activated_at=now)
-    version.status, version.activated_at = ModelVersion.Status.ACTIVE, now
+        # The database's clock, not this machine's: every serving process switches at activated_at
+        # plus the refresh interval (predictor.inference), whichever machine activated it.
+        ModelVersion.objects.filter(pk=version.pk).update(status=ModelVersion.Status.ACTIVE, activated_at=Now())
+    version.status = ModelVersion.Status.ACTIVE
+    version.activated_at = ModelVersion.objects.values_list("activated_at", flat=True).get(pk=version.pk)
     return version

@@ -113,3 +113,73 @@ def cloud_bucket(storage_emulator, settings, monkeypatch):
     settings.GS_BUCKET_NAME = bucket.name
     settings.STORAGES = {**settings.STORAGES, **file_storages(bucket.name)}
     return bucket
+
+
+class RedisServer:
+    """A redis-server of the tests' own on a spare port, which a test may stop and start again."""
+
+    def __init__(self, port: int):
+        self.port, self.process = port, None
+        self.url = f"redis://127.0.0.1:{port}/0"
+
+    def start(self) -> None:
+        import shutil
+
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.skip("redis-server is not installed (.ci/run installs the machines' Redis)")
+        self.process = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        _wait_for_port(self.port, process=self.process, what="redis-server")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def private_redis():
+    """A Redis server for one test alone (to stop it under a live server, say)."""
+    from predictor.tests.liveserver import free_port
+
+    server = RedisServer(free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The Redis server these machines run on 127.0.0.1:6379 (.ci/run starts it when it is down),
+    database 15; one of the tests' own when none answers there."""
+    import redis
+
+    url = "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        from predictor.tests.liveserver import free_port
+
+        server = RedisServer(free_port())
+        server.start()
+        yield server.url
+        server.stop()
+        return
+    yield url
+
+
+@pytest.fixture
+def redis_cache(redis_url, settings):
+    """The default cache on Redis, as in production, under a key prefix of this test's own."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": f"test-{uuid.uuid4().hex[:12]}",
+            "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25},
+        }
+    }
+    return redis_url

@@ -20,7 +20,8 @@ from feedback.services import (
     record_feedback,
 )
 from mnistsite.http import BadRequest, declared_length
-from mnistsite.ratelimits import api_rate_limit
+from mnistsite.clients import client_address
+from mnistsite.ratelimits import rate_limit
 from predictor.tokens import max_token_length
 
 
@@ -50,14 +51,12 @@ def _fields(request: HttpRequest) -> dict:
 
 
 def _fingerprint(request: HttpRequest) -> str:
-    return client_fingerprint(
-        address=request.META.get("REMOTE_ADDR", ""), user_agent=request.META.get("HTTP_USER_AGENT", "")
-    )
+    return client_fingerprint(address=client_address(request), user_agent=request.META.get("HTTP_USER_AGENT", ""))
 
 
 @csrf_exempt
 @require_POST
-@api_rate_limit("RATELIMIT_FEEDBACK")
+@rate_limit("RATELIMIT_FEEDBACK")
 def api_feedback(request: HttpRequest) -> JsonResponse:
     try:
         fields = _fields(request)
@@ -90,6 +89,7 @@ def _outcome_body(outcome: FeedbackOutcome | NumberOutcome) -> dict:
 
 
 @require_POST
+@rate_limit("RATELIMIT_FEEDBACK", page=True)
 def feedback_page(request: HttpRequest) -> HttpResponse:
     """The result page's "Is this right?" form: a yes button or a digit, then a thank-you."""
     fields = request.POST.dict()

@@ -226,19 +226,36 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # --- Abuse limits --------------------------------------------------------------------------------
-#: Per client and serving process; "" turns a limit off.
+#: The cache the rate limits count in. Redis (Memorystore on Cloud Run) is shared by every worker of
+#: every instance; without REDIS_URL each process counts alone (local development). Short timeouts:
+#: when Redis is unreachable the limits fail open at once instead of holding up predictions.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_TIMEOUT_SECONDS = env_float("REDIS_TIMEOUT_SECONDS", 0.25)
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "mnistsite",
+            "OPTIONS": {"socket_connect_timeout": REDIS_TIMEOUT_SECONDS, "socket_timeout": REDIS_TIMEOUT_SECONDS},
+        }
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+#: Per client ("" turns a limit off); the upload page counts with the API, the feedback form too.
 RATELIMIT_PREDICT = os.environ.get("RATELIMIT_PREDICT", "120/m")
 RATELIMIT_FEEDBACK = os.environ.get("RATELIMIT_FEEDBACK", "30/m")
-#: Behind Cloud Run's proxy the client is the first X-Forwarded-For address.
-TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", ON_CLOUD_RUN)
+#: How many proxies in front of the app append to X-Forwarded-For (Cloud Run's front end is one; a
+#: load balancer before it makes two); 0 trusts none and takes the connection's address
+#: (mnistsite.clients.client_address, used by the rate limits, the admin lockouts and feedback).
+TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 1 if ON_CLOUD_RUN else 0)
 #: Admin login: this many failures lock the username+address pair out for AXES_COOLOFF_TIME hours.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = env_float("AXES_COOLOFF_HOURS", 0.25)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_IPWARE_META_PRECEDENCE_ORDER = (
-    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if TRUST_X_FORWARDED_FOR else ["REMOTE_ADDR"]
-)
+AXES_CLIENT_IP_CALLABLE = "mnistsite.clients.client_address"
 
 #: JSON lines for Cloud Logging on Cloud Run (or LOG_FORMAT=json); readable text otherwise.
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "json" if ON_CLOUD_RUN else "text")

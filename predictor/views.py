@@ -21,7 +21,7 @@ from mnistsite.http import (
     read_multipart_upload,
     upload_too_large,
 )
-from mnistsite.ratelimits import api_rate_limit
+from mnistsite.ratelimits import rate_limit
 from predictor import charts, featuremaps
 from predictor.inference import serving_status
 from predictor.preprocessing import ImageRejected, NoDigitFound
@@ -97,7 +97,7 @@ def number_body(reading: NumberReading) -> dict:
 
 @csrf_exempt
 @require_http_methods(["POST"])
-@api_rate_limit("RATELIMIT_PREDICT")
+@rate_limit("RATELIMIT_PREDICT")
 def api_predict(request: HttpRequest) -> JsonResponse:
     try:
         upload = read_multipart_upload(request, file_field="image", max_bytes=settings.MAX_UPLOAD_BYTES)
@@ -194,6 +194,7 @@ def _result_context(reading: NumberReading) -> dict:
 
 @gzip_page
 @require_http_methods(["POST"])
+@rate_limit("RATELIMIT_PREDICT", page=True)
 def predict_page(request: HttpRequest) -> HttpResponse:
     try:
         data = _uploaded_bytes(request)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -84,9 +85,20 @@ def test_deploy_runs_after_migrations_and_uses_secrets_and_cloud_sql():
         assert "--set-cloudsql-instances ${_CLOUDSQL_INSTANCE}" in args
     container = SERVICE["spec"]["template"]["spec"]["containers"][0]
     secrets = {env["name"] for env in container["env"] if "valueFrom" in env}
-    assert secrets == {"SECRET_KEY", "DATABASE_URL"}
+    assert secrets == {"SECRET_KEY", "DATABASE_URL", "REDIS_URL"}
     annotations = SERVICE["spec"]["template"]["metadata"]["annotations"]
     assert annotations["run.googleapis.com/cloudsql-instances"] == "${CLOUDSQL_INSTANCE}"
+
+
+def test_the_service_reaches_memorystore_and_trusts_one_proxy():
+    """The rate limits count in Redis (Memorystore: private address only, so VPC egress), and the
+    client's address is the one Cloud Run's front end appended."""
+    annotations = SERVICE["spec"]["template"]["metadata"]["annotations"]
+    assert json.loads(annotations["run.googleapis.com/network-interfaces"]) == [
+        {"network": "${NETWORK}", "subnetwork": "${SUBNET}"}]
+    assert annotations["run.googleapis.com/vpc-access-egress"] == "private-ranges-only"
+    container = SERVICE["spec"]["template"]["spec"]["containers"][0]
+    assert {env["name"]: env.get("value") for env in container["env"]}["TRUSTED_PROXIES"] == "1"
 
 
 def test_probes_use_healthz():

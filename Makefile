@@ -20,11 +20,14 @@ run: install
 	$(PY) manage.py migrate --noinput
 	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver $(HOST):$(PORT)
 
-## Start the app the way the container does (gunicorn, static files collected).
+## Start the app the way the container does (gunicorn, static files collected). Without SECRET_KEY
+## it signs with a random key of this checkout's own, kept in .local-secret-key.
 serve: install
 	$(PY) manage.py collectstatic --noinput -v 0
 	$(PY) manage.py migrate --noinput
-	$(VENV)/bin/gunicorn mnistsite.wsgi:application --config mnistsite/gunicorn.conf.py --bind $(HOST):$(PORT)
+	test -s .local-secret-key || $(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > .local-secret-key
+	SECRET_KEY=$${SECRET_KEY:-$$(cat .local-secret-key)} \
+	  $(VENV)/bin/gunicorn mnistsite.wsgi:application --config mnistsite/gunicorn.conf.py --bind $(HOST):$(PORT)
 
 ## Run the whole test suite.
 test: install

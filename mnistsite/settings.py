@@ -45,6 +45,9 @@ if not SECRET_KEY:
     if os.environ.get("K_SERVICE"):  # running on Cloud Run: never sign with a public key
         raise ImproperlyConfigured("SECRET_KEY must be set in production.")
     SECRET_KEY = _DEV_SECRET_KEY
+#: Commands and tests may run on the public development key; a server with DEBUG off refuses to
+#: (mnistsite.startup).
+SECRET_KEY_IS_THE_DEVELOPMENT_KEY = SECRET_KEY == _DEV_SECRET_KEY
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")

@@ -27,9 +27,14 @@ def keep_freed_memory_for_reuse() -> None:
 
 keep_freed_memory_for_reuse()
 
+import django  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 
 from mnistsite.http import BufferChunkedBodies  # noqa: E402
+from mnistsite.startup import collect_static_files_if_missing, refuse_the_development_key  # noqa: E402
 
+django.setup(set_prefix=False)
+refuse_the_development_key()
+collect_static_files_if_missing()  # before the app starts: WhiteNoise lists the files when it does
 application = BufferChunkedBodies(get_wsgi_application(), max_upload_bytes=settings.MAX_UPLOAD_BYTES)

@@ -48,6 +48,7 @@ def throwaway_env(directory: Path, **overrides: str) -> dict[str, str]:
         "STATIC_ROOT": str(directory / "static"),
         "ALLOWED_HOSTS": "127.0.0.1",
         "DJANGO_SETTINGS_MODULE": "mnistsite.settings",
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or f"test-server-{uuid.uuid4().hex}{uuid.uuid4().hex}",
         **overrides,
     }
 

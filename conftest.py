@@ -183,3 +183,34 @@ def redis_cache(redis_url, settings):
         }
     }
     return redis_url
+
+
+@pytest.fixture(scope="session")
+def openapi_contract():
+    """The published OpenAPI document, ready to check answers against (openapi-core)."""
+    from openapi_core import OpenAPI
+
+    from mnistsite.apidocs import openapi_document
+
+    return OpenAPI.from_dict(openapi_document())
+
+
+@pytest.fixture(autouse=True)
+def api_answers_keep_the_contract(openapi_contract, monkeypatch):
+    """Every answer the API gives the test client in any test is checked against the published
+    OpenAPI document (mnistsite/openapi.yaml)."""
+    from django.test.client import Client
+
+    from mnistsite.tests.contract import check_against_contract
+
+    original = Client.request
+
+    def request(self, **environ):
+        response = original(self, **environ)
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/api/") or path == "/healthz":
+            check_against_contract(openapi_contract, method=environ.get("REQUEST_METHOD", "GET"), path=path,
+                                   response=response)
+        return response
+
+    monkeypatch.setattr(Client, "request", request)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -19,7 +20,7 @@ from feedback.services import (
     client_fingerprint,
     record_feedback,
 )
-from mnistsite.http import BadRequest, declared_length
+from mnistsite.http import BadRequest, api_methods, declared_length
 from mnistsite.clients import client_address
 from mnistsite.ratelimits import rate_limit
 from predictor.tokens import max_token_length
@@ -48,6 +49,8 @@ def _fields(request: HttpRequest) -> dict:
         return request.POST.dict()
     except RequestDataTooBig as error:
         raise BadRequest("The request body is too large.", 413) from error
+    except (MultiPartParserError, SuspiciousOperation, ValueError) as error:  # e.g. multipart without a boundary
+        raise BadRequest(f"The form could not be read: {error}") from error
 
 
 def _fingerprint(request: HttpRequest) -> str:
@@ -55,7 +58,7 @@ def _fingerprint(request: HttpRequest) -> str:
 
 
 @csrf_exempt
-@require_POST
+@api_methods("POST")
 @rate_limit("RATELIMIT_FEEDBACK")
 def api_feedback(request: HttpRequest) -> JsonResponse:
     try:

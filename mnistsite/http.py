@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 from dataclasses import dataclass
 from http import HTTPStatus
 
 import multipart
-from django.http import HttpRequest
+from django.http import HttpRequest, JsonResponse
 
 #: Room for the multipart framing and small text fields around an upload.
 FORM_OVERHEAD = 64 * 1024
@@ -20,6 +21,26 @@ class BadRequest(Exception):
     def __init__(self, message: str, status: int = 400):
         super().__init__(message)
         self.status = status
+
+
+def api_methods(*methods: str):
+    """Django's require_http_methods for the JSON API: another method gets 405 with a JSON error
+    and the Allow header, like every other error the API answers (its OpenAPI document says so)."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapped(request: HttpRequest, *args, **kwargs):
+            if request.method not in methods:
+                response = JsonResponse(
+                    {"error": f"Method {request.method} is not allowed here; use {' or '.join(methods)}."}, status=405
+                )
+                response["Allow"] = ", ".join(methods)
+                return response
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
 
 
 def declared_length(request: HttpRequest) -> int:

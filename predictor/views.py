@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from mnistsite.http import (
     BadRequest,
+    api_methods,
     check_declared_upload_length,
     declared_length,
     read_multipart_upload,
@@ -96,7 +97,7 @@ def number_body(reading: NumberReading) -> dict:
 
 
 @csrf_exempt
-@require_http_methods(["POST"])
+@api_methods("POST")
 @rate_limit("RATELIMIT_PREDICT")
 def api_predict(request: HttpRequest) -> JsonResponse:
     try:
@@ -131,7 +132,8 @@ def api_predict(request: HttpRequest) -> JsonResponse:
     return JsonResponse(body)
 
 
-@require_GET
+@csrf_exempt  # a probe's or a stray POST gets 405, not the CSRF page
+@api_methods("GET", "HEAD")
 def healthz(request: HttpRequest) -> JsonResponse:
     """200 while a model serves, telling which, and which active version could not be loaded."""
     try:

@@ -267,3 +267,8 @@ def test_every_attempt_stores_its_original_under_a_name_of_its_own():
     assert first != second
     for name in (first, second):
         assert re.fullmatch(r"uploads/\d{4}/\d\d/\d\d/0123abcd-[0-9a-f]{8}\.gif", name), name
+
+
+def test_a_form_without_its_multipart_boundary_is_a_json_400(client):
+    response = client.post(URL, data=b"feedback_token=x&label=1", content_type="multipart/form-data")
+    assert response.status_code == 400 and "could not be read" in response.json()["error"]

@@ -220,3 +220,15 @@ def test_healthz_reports_the_model(client):
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
     assert response.json()["model_version"].startswith("base-")
+
+
+@pytest.mark.parametrize(("method", "path", "allowed"), [
+    ("get", "/api/predict/", "POST"),
+    ("put", "/api/feedback/", "POST"),
+    ("post", "/healthz", "GET, HEAD"),
+    ("delete", "/api/schema/", "GET, HEAD"),
+])
+def test_another_method_gets_a_json_405_naming_the_allowed_ones(client, method, path, allowed):
+    response = getattr(client, method)(path)
+    assert response.status_code == 405 and response["Allow"] == allowed
+    assert "not allowed" in response.json()["error"]

@@ -367,3 +367,20 @@ def test_upload_a_photo_of_a_number_then_staff_find_the_corrected_digit(page, tm
     log_in_to_the_review_list(page)
     assert page.locator(f"input[name=_selected_action][value='{record.pk}']").count() == 1
     assert page.problems == []
+
+
+def test_the_api_docs_page_renders_the_contract_from_this_site_alone(page):
+    """/api/docs/ draws the OpenAPI document with the bundled Swagger UI: no CDN, and nothing the
+    site's Content-Security-Policy blocks."""
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(page.base + "/api/docs/")
+    page.wait_for_selector("#operations-reading-predict")
+    text = page.inner_text("#swagger-ui")
+    for path in ("/api/predict/", "/api/feedback/", "/healthz", "/api/schema/"):
+        assert path in text
+    page.click("#operations-reading-predict .opblock-summary")
+    page.wait_for_selector("#operations-reading-predict .responses-table")
+    assert "422" in page.inner_text("#operations-reading-predict .responses-table")
+    assert page.problems == []
+    assert requested and all(url.startswith(page.base) or url.startswith("data:") for url in requested), requested

@@ -272,3 +272,17 @@ def test_every_attempt_stores_its_original_under_a_name_of_its_own():
 def test_a_form_without_its_multipart_boundary_is_a_json_400(client):
     response = client.post(URL, data=b"feedback_token=x&label=1", content_type="multipart/form-data")
     assert response.status_code == 400 and "could not be read" in response.json()["error"]
+
+
+def test_an_original_stored_when_read_lives_in_the_bucket_and_feedback_refers_to_it(client, cloud_bucket, settings):
+    settings.INLINE_ORIGINAL_BYTES = 0
+    picture = renders.encode(Image.fromarray(DIGITS[6]))
+    token, _ = predicted_token(DIGITS[6])
+    [stored] = cloud_bucket.list_blobs()
+    assert stored.name.startswith("uploads/") and stored.download_as_bytes() == picture
+    assert stored.content_type == "image/png"
+
+    assert post_json(client, {"feedback_token": token, "label": 6}).status_code == 201
+    assert Feedback.objects.get().original.name == stored.name
+    assert Feedback.objects.get().original.read() == picture
+    assert [blob.name for blob in cloud_bucket.list_blobs()] == [stored.name], "referenced, not copied"

@@ -67,7 +67,8 @@ def test_serving_never_imports_tensorflow(tmp_path):
         "import mnistsite.wsgi;"
         "print('tensorflow' in sys.modules, 'keras' in sys.modules, 'plotly' in sys.modules)"
     )
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "mnistsite.settings", "MEDIA_ROOT": str(tmp_path)}
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "mnistsite.settings", "MEDIA_ROOT": str(tmp_path),
+           "STATIC_ROOT": str(tmp_path / "static"), "SECRET_KEY": "test-" + "k" * 50}
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "False False False"

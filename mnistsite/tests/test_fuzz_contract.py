@@ -27,7 +27,7 @@ def schemathesis_command(schema_url: str, *, max_examples: int, seed: int, repor
     """Also what the README gives for a run by hand (bounded in examples per operation)."""
     return [str(Path(sys.executable).with_name("schemathesis")), "run", schema_url, "--checks", CHECKS,
             "--max-examples", str(max_examples), "--seed", str(seed), "--request-timeout", "20",
-            "--no-color", "--report", "junit", "--report-dir", str(report_dir)]
+            "--generation-database", ":memory:", "--no-color", "--report", "junit", "--report-dir", str(report_dir)]
 
 
 def test_fuzzed_requests_never_get_a_server_error_and_every_answer_conforms(tmp_path):
@@ -37,7 +37,7 @@ def test_fuzzed_requests_never_get_a_server_error_and_every_answer_conforms(tmp_
     try:
         result = subprocess.run(
             schemathesis_command(base + "/api/schema/", max_examples=40, seed=20261128, report_dir=tmp_path / "report"),
-            capture_output=True, text=True, timeout=300,
+            capture_output=True, text=True, timeout=300, cwd=tmp_path,
         )
     finally:
         liveserver.stop(server)

@@ -3,8 +3,11 @@
 The recipe: hold back a stable slice of the approved records for evaluation; train the active
 model on the rest, repeated and mixed with MNIST replay (so it keeps what MNIST taught it), with
 the same augmentation as the base model, at a low learning rate. The candidate is promoted only if
-its MNIST test accuracy drops by at most `max_mnist_drop` and its accuracy on the held-back
-feedback does not drop; otherwise it is kept as rejected, with the reason.
+its MNIST test accuracy drops by at most `max_mnist_drop`, no digit loses more than
+`max_class_drop`, and a paired test on the held-back records finds it no worse than its parent;
+otherwise it is kept as rejected, with the reason. Too few held-back records to judge by is "not
+enough evidence": nothing is trained. The records are put in an order of their content first, so
+the same records give the same model and decision whatever order they were approved in.
 """
 
 from __future__ import annotations
@@ -41,13 +44,48 @@ class FinetuneConfig:
     max_mnist_drop: float = 0.002  # 0.2 percentage points
     max_class_drop: float = 0.01  # no digit may lose more than 1 pp on MNIST test or held-back feedback
     min_class_records: int = 20  # a digit with fewer held-back records than this is not judged alone
+    min_holdout_records: int = 30  # fewer held-back records than this cannot judge a candidate
+    significance: float = 0.05  # the paired test's one-sided level for "the candidate reads them worse"
     seed: int = 1
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
 
+@dataclass(frozen=True)
+class PairedOutcome:
+    """Parent and candidate on the same held-back records: only the records they disagree on tell
+    them apart (McNemar's exact test)."""
+
+    records: int
+    only_parent_right: int  # the candidate reads these wrong, the parent right
+    only_candidate_right: int
+    p_worse: float  # one-sided: the chance of a split at least this bad if both were equally good
+    significance: float
+
+    @property
+    def worse(self) -> bool:
+        return self.p_worse < self.significance
+
+    def describe(self) -> str:
+        return (f"held-back records read differently: {self.only_candidate_right} now right, "
+                f"{self.only_parent_right} now wrong, of {self.records} (paired test: p = {self.p_worse:.3f} "
+                f"that a candidate as good as its parent loses this many; worse below {self.significance})")
+
+
+def paired_outcome(*, parent_right: np.ndarray, candidate_right: np.ndarray, significance: float) -> PairedOutcome:
+    """Whether the candidate reads the held-back records worse than its parent, by the whole
+    evidence rather than the difference of two accuracies, which one picture can flip."""
+    from scipy.stats import binomtest
+
+    lost = int(np.sum(parent_right & ~candidate_right))
+    gained = int(np.sum(candidate_right & ~parent_right))
+    p_worse = binomtest(lost, lost + gained, 0.5, alternative="greater").pvalue if lost + gained else 1.0
+    return PairedOutcome(records=len(parent_right), only_parent_right=lost, only_candidate_right=gained,
+                         p_worse=float(p_worse), significance=significance)
+
+
 @dataclass
 class FinetuneReport:
-    status: str  # "too-few-records", "nothing-new", "dry-run", "promoted", "rejected", "stored"
+    status: str  # "too-few-records", "not-enough-evidence", "nothing-new", "dry-run", "promoted", "rejected", "stored"
     message: str
     records: int = 0
     trained_on: int = 0
@@ -56,6 +94,8 @@ class FinetuneReport:
     candidate: str = ""
     before: dict[str, float] = field(default_factory=dict)
     after: dict[str, float] = field(default_factory=dict)
+    paired: PairedOutcome | None = None
+    candidate_sha256: str = ""  # of the candidate's LiteRT file: the same records and seed give the same
     seconds: float = 0.0
 
     @property
@@ -70,20 +110,19 @@ class FinetuneReport:
             for key, label in (("mnist_test_accuracy", "MNIST test"), ("feedback_holdout_accuracy", "held-back feedback")):
                 after = f"{self.after[key]:.2%}" if key in self.after else "–"
                 lines.append(f"{label:28}{self.before[key]:>10.2%}{after:>10}")
+            if self.paired is not None:
+                lines.append(self.paired.describe())
             lines.append(f"took {self.seconds:.1f} s")
         return lines
 
 
 def promotion_problems(*, before: dict[str, float], after: dict[str, float], max_mnist_drop: float) -> list[str]:
-    """Why a candidate must not serve; empty when it may. The rule: MNIST test accuracy drops by at
-    most `max_mnist_drop`, and accuracy on held-back feedback does not drop at all."""
+    """Why a candidate must not serve by its MNIST test accuracy: it may drop by at most
+    `max_mnist_drop` (held-back feedback is judged record by record, `paired_outcome`)."""
     problems = []
     mnist_drop = before["mnist_test_accuracy"] - after["mnist_test_accuracy"]
     if mnist_drop > max_mnist_drop + 1e-9:
         problems.append(f"MNIST test accuracy dropped {mnist_drop * 100:.2f} pp (limit {max_mnist_drop * 100:.2f} pp)")
-    feedback_drop = before["feedback_holdout_accuracy"] - after["feedback_holdout_accuracy"]
-    if feedback_drop > 1e-9:
-        problems.append(f"held-back feedback accuracy dropped {feedback_drop * 100:.2f} pp")
     return problems
 
 
@@ -91,18 +130,26 @@ def promotion_problems(*, before: dict[str, float], after: dict[str, float], max
 ClassCounts = dict[str, list[int]]
 
 
+@dataclass(frozen=True)
+class Judgement:
+    """A model's figures as it serves (its LiteRT file)."""
+
+    figures: dict[str, float]  # accuracy on MNIST test and on the held-back feedback
+    classes: dict[str, ClassCounts]  # the same, counted per digit
+    held_right: np.ndarray  # which held-back records it reads right
+
+
 def judge(
     *, tflite_path: Path, mnist: tuple[np.ndarray, np.ndarray], held: tuple[np.ndarray, np.ndarray]
-) -> tuple[dict[str, float], dict[str, ClassCounts]]:
-    """A model's figures as it serves (its LiteRT file): overall accuracy on MNIST test and on the
-    held-back feedback (0.0 for none), and the same counted per digit."""
-    figures, classes = {}, {}
+) -> Judgement:
+    figures, classes, right_by_set = {}, {}, {}
     for name, (images, labels) in (("mnist_test", mnist), ("feedback_holdout", held)):
         read = litert_probabilities(tflite_path=tflite_path, images=images).argmax(axis=1)
         right = read == labels
         figures[f"{name}_accuracy"] = float(right.mean()) if len(labels) else 0.0
         classes[name] = {str(digit): [int(right[labels == digit].sum()), int((labels == digit).sum())] for digit in range(10)}
-    return figures, classes
+        right_by_set[name] = right
+    return Judgement(figures=figures, classes=classes, held_right=right_by_set["feedback_holdout"])
 
 
 def class_problems(
@@ -122,6 +169,12 @@ def class_problems(
                 problems.append(f"digit {digit} on {label} dropped {(was - now) * 100:.2f} pp "
                                 f"({was:.2%} → {now:.2%} of {count})")
     return problems
+
+
+def content_order(records: list[Feedback]) -> list[Feedback]:
+    """The records in an order of what they hold (the picture the model saw, then the label), not
+    of when they arrived: training then sees the same sequence however they were approved."""
+    return sorted(records, key=lambda record: (hashlib.sha256(bytes(record.model_input)).digest(), record.label))
 
 
 def is_held_back(record: Feedback, fraction: float) -> bool:
@@ -168,6 +221,18 @@ def finetune(
             records=len(records),
         )
 
+    held = [record for record in content_order(records) if is_held_back(record, config.holdout_fraction)]
+    train = [record for record in content_order(records) if not is_held_back(record, config.holdout_fraction)]
+    if len(held) < config.min_holdout_records:
+        return FinetuneReport(
+            status="not-enough-evidence",
+            message=f"Not enough evidence: {len(records)} approved records hold back only {len(held)} to judge a "
+            f"candidate by; at least {config.min_holdout_records} are needed (about "
+            f"{int(np.ceil(config.min_holdout_records / config.holdout_fraction))} approved). Nothing was trained.",
+            records=len(records),
+            held_back=len(held),
+        )
+
     parent = active_version()
     if not force and not any(record.reviewed_at and record.reviewed_at > parent.created_at for record in records):
         return FinetuneReport(
@@ -187,8 +252,6 @@ def finetune(
 
     data = load_mnist(path=data_path)  # a wrong --data fails now, not after the records are prepared
     keras.utils.set_random_seed(config.seed)
-    held = [record for record in records if is_held_back(record, config.holdout_fraction)]
-    train = [record for record in records if not is_held_back(record, config.holdout_fraction)]
     progress(f"Preparing {len(train)} training and {len(held)} held-back records; parent model {parent.name}")
     x_feedback = np.stack([record_pixels(record) for record in train]) if train else np.zeros((0, 28, 28), np.uint8)
     y_feedback = np.array([record.label for record in train], dtype=np.uint8)
@@ -207,7 +270,7 @@ def finetune(
         parent_served = local_model_file(name=parent.name, stored_name=parent.tflite_file.name, filename="model.tflite")
         model = keras.models.load_model(parent_file, compile=False)
         # Parent and candidate are judged as they serve: their LiteRT files, not the Keras models.
-        before, classes_before = judge(tflite_path=parent_served, mnist=(data.x_test, data.y_test), held=(x_held, y_held))
+        judged_before = judge(tflite_path=parent_served, mnist=(data.x_test, data.y_test), held=(x_held, y_held))
         progress(f"Training on {len(y_mix)} images per epoch ({shown} feedback, {len(replay)} MNIST replay), "
                  f"{config.epochs} epochs at learning rate {config.learning_rate}")
         model.compile(
@@ -220,9 +283,16 @@ def finetune(
                                     seed=config.seed, augment=config.augment)
         model.fit(batches, epochs=config.epochs, steps_per_epoch=steps, shuffle=False, verbose=verbose)
         tflite_path = export_tflite(model=model, path=workdir / "model.tflite")
-        after, classes_after = judge(tflite_path=tflite_path, mnist=(data.x_test, data.y_test), held=(x_held, y_held))
+        judged_after = judge(tflite_path=tflite_path, mnist=(data.x_test, data.y_test), held=(x_held, y_held))
+        before, after = judged_before.figures, judged_after.figures
+        classes_before, classes_after = judged_before.classes, judged_after.classes
         temperature = model_temperature(model, x_mix, y_mix, seed=config.seed + 1)
+        paired = paired_outcome(parent_right=judged_before.held_right, candidate_right=judged_after.held_right,
+                                significance=config.significance)
         problems = promotion_problems(before=before, after=after, max_mnist_drop=config.max_mnist_drop)
+        if paired.worse:
+            problems.append(f"it reads the held-back feedback worse: {paired.only_parent_right} records now wrong "
+                            f"against {paired.only_candidate_right} now right (paired test p = {paired.p_worse:.3f})")
         problems += class_problems(before=classes_before, after=classes_after, max_drop=config.max_class_drop,
                                    min_records=config.min_class_records)
         promoted = not problems
@@ -235,6 +305,8 @@ def finetune(
             parent=parent.name,
             before={k: round(v, 6) for k, v in before.items()},
             after={k: round(v, 6) for k, v in after.items()},
+            paired=paired,
+            candidate_sha256=hashlib.sha256(tflite_path.read_bytes()).hexdigest(),
         )
         if dry_run:
             report.status = "dry-run"
@@ -245,8 +317,7 @@ def finetune(
 
         keras_path = workdir / "model.keras"
         model.save(keras_path)
-        digest = hashlib.sha256(tflite_path.read_bytes()).hexdigest()[:8]
-        name = f"ft-{dt.datetime.now(dt.timezone.utc):%Y%m%d-%H%M%S}-{digest}"
+        name = f"ft-{dt.datetime.now(dt.timezone.utc):%Y%m%d-%H%M%S}-{report.candidate_sha256[:8]}"
         report.candidate = name
         report.message = (f"Promoted {name}: it now serves." if promoted
                           else f"Rejected {name}: " + "; ".join(problems) + ". The active model is unchanged.")
@@ -258,7 +329,8 @@ def finetune(
             parent=parent,
             status=ModelVersion.Status.CANDIDATE if promoted else ModelVersion.Status.REJECTED,
             metrics={**report.after, "temperature": temperature, "parent": report.before, "config": asdict(config),
-                     "per_class": {"before": classes_before, "after": classes_after}},
+                     "per_class": {"before": classes_before, "after": classes_after},
+                     "paired": asdict(paired)},
             notes="\n".join(report.lines()),
         )
         if promoted:

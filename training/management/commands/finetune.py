@@ -12,12 +12,15 @@ from training.mnist import MnistFileInvalid
 class Command(BaseCommand):
     help = (
         "Finetune the active model on approved feedback mixed with MNIST replay. The candidate is "
-        "promoted only if MNIST test accuracy drops by at most 0.2 pp and held-back feedback "
-        "accuracy does not drop; otherwise it is kept as rejected. Exits 0 either way."
+        "promoted only if MNIST test accuracy drops by at most 0.2 pp, no digit loses more than 1 pp, "
+        "and a paired test finds it no worse on the held-back feedback; otherwise it is kept as "
+        "rejected. Exits 0 either way."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--min-records", type=int, default=None, help="Approved records needed (default 20).")
+        parser.add_argument("--min-holdout-records", type=int, default=None,
+                            help="Held-back records needed to judge a candidate (default 30).")
         parser.add_argument("--epochs", type=int, default=None, help="Training epochs (default 6).")
         parser.add_argument("--dry-run", action="store_true", help="Train and evaluate, save nothing.")
         parser.add_argument("--force", action="store_true",
@@ -26,11 +29,11 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=None, help="Random seed (default 1).")
 
     def handle(self, *args, **options):
-        check_numbers(options, counts=("min_records", "epochs"), seeds=("seed",))
+        check_numbers(options, counts=("min_records", "min_holdout_records", "epochs"), seeds=("seed",))
         from training.finetune import FinetuneConfig, finetune
 
         config = FinetuneConfig()
-        for option in ("min_records", "epochs", "seed"):
+        for option in ("min_records", "min_holdout_records", "epochs", "seed"):
             if options[option] is not None:
                 setattr(config, option, options[option])
         verbosity = options["verbosity"]

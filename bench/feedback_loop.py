@@ -10,10 +10,14 @@
    and after.
 4. Times `finetune --dry-run` on 1,000 approved records.
 
-It uses a throwaway SQLite database and media folder, never your own data.
+It uses a throwaway database and media folder, never your own data: SQLite, or with
+`--database-url postgres://…` a fresh database on that PostgreSQL server, dropped afterwards.
+`--order N` sends the feedback in the N-th shuffled order of the same pictures (0: set by set), to
+check that the decision does not hang on the order records arrive in.
 
     python bench/feedback_loop.py [--data ../shared/data/mnist.npz] [--per-set 300]
-                                  [--scenario all-true|corrections|poisoned] [--no-timing]
+                                  [--scenario all-true|corrections|poisoned] [--order N]
+                                  [--database-url URL] [--no-timing]
 """
 
 from __future__ import annotations
@@ -39,11 +43,31 @@ def main() -> None:
     parser.add_argument("--data", default=None, help="mnist.npz (default: MNIST_PATH)")
     parser.add_argument("--per-set", type=int, default=300)
     parser.add_argument("--scenario", choices=("all-true", "corrections", "poisoned"), default="all-true")
+    parser.add_argument("--order", type=int, default=0, help="0: set by set; N: the N-th shuffled order")
+    parser.add_argument("--database-url", default="", help="a PostgreSQL server to make a fresh database on")
     parser.add_argument("--no-timing", action="store_true", help="skip timing finetune on 1,000 records")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-feedback-"))
-    os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
+    drop_database = None
+    if args.database_url:
+        sys.path.insert(0, str(ROOT / "deploy"))
+        from smoke import fresh_database
+
+        os.environ["DATABASE_URL"], drop_database = fresh_database(args.database_url)
+    else:
+        os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
+    try:
+        run(args, workdir)
+    finally:
+        if drop_database is not None:
+            from django.db import connections
+
+            connections.close_all()
+            drop_database()
+
+
+def run(args, workdir: Path) -> None:
     os.environ["RATELIMIT_PREDICT"] = os.environ["RATELIMIT_FEEDBACK"] = ""  # one client, thousands of posts
     os.environ["MEDIA_ROOT"] = str(workdir / "media")
     os.environ["MODEL_CACHE_DIR"] = str(workdir / "models")
@@ -100,17 +124,22 @@ def main() -> None:
 
     sent = refused = 0
     chance = np.random.default_rng(1)
-    for name, (images, labels, _, _) in sets.items():
-        for image, label in zip(images, labels):
-            answer = predict(image)
-            if "feedback_token" not in answer:  # refused as "no digit found": no feedback possible either
-                refused += 1
-                continue
-            if args.scenario == "corrections" and answer["digit"] == int(label) and chance.random() >= 0.2:
-                continue  # most people say nothing when the answer is right
-            given = 1 if args.scenario == "poisoned" and int(label) == 7 else int(label)
-            response = client.post("/api/feedback/", {"feedback_token": answer["feedback_token"], "label": given})
-            sent += response.status_code == 201
+    # Whether a right answer gets feedback is drawn per picture, before any shuffling: every order
+    # sends the same records.
+    pictures = [(image, label, chance.random() < 0.2)
+                for images, labels, _, _ in sets.values() for image, label in zip(images, labels)]
+    if args.order:
+        pictures = [pictures[i] for i in np.random.default_rng(1000 + args.order).permutation(len(pictures))]
+    for image, label, says_right_too in pictures:
+        answer = predict(image)
+        if "feedback_token" not in answer:  # refused as "no digit found": no feedback possible either
+            refused += 1
+            continue
+        if args.scenario == "corrections" and answer["digit"] == int(label) and not says_right_too:
+            continue  # most people say nothing when the answer is right
+        given = 1 if args.scenario == "poisoned" and int(label) == 7 else int(label)
+        response = client.post("/api/feedback/", {"feedback_token": answer["feedback_token"], "label": given})
+        sent += response.status_code == 201
     Feedback.objects.update(status=Feedback.Status.APPROVED, reviewed_at=dt.datetime.now(dt.timezone.utc))
 
     report = io.StringIO()
@@ -121,7 +150,8 @@ def main() -> None:
     after = measure()
     new_version = predict(mnist.x_test[0])["model_version"]
 
-    print(f"{dt.date.today()}; {machine.describe()}; scenario {args.scenario}")
+    database = "PostgreSQL" if args.database_url else "SQLite"
+    print(f"{dt.date.today()}; {machine.describe()}; scenario {args.scenario}, order {args.order}, {database}")
     print(f"feedback records sent: {sent} ({refused} pictures refused as no digit); base {base_version} → {new_version}\n")
     print("finetune report:\n" + "\n".join("    " + line for line in report.getvalue().splitlines()) + "\n")
     print("| set (through the API) | before | after | change |\n| --- | ---: | ---: | ---: |")

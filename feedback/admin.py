@@ -15,6 +15,7 @@ from django.utils.html import format_html, format_html_join
 from feedback.models import Feedback, NumberFeedback
 from feedback.reports import confusion_by_version
 from feedback.services import review
+from feedback.surprises import KINDS, surprise_counts, surprising
 from feedback.thumbnails import THUMBNAIL_SIDE, thumbnail
 from predictor.featuremaps import model_input_uri
 from predictor.preprocessing import ImageRejected
@@ -41,6 +42,21 @@ class ModelWasWrongFilter(admin.SimpleListFilter):
         return queryset
 
 
+class SurpriseFilter(admin.SimpleListFilter):
+    """Records that may be mistakes or floods (feedback.surprises), for a reviewer to look at first."""
+
+    title = "surprising"
+    parameter_name = "surprise"
+
+    def lookups(self, request, model_admin):
+        return [("any", "any of these"), *KINDS.items()]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("any", *KINDS):
+            return surprising(queryset, kind=self.value())
+        return queryset
+
+
 class _PictureAdmin(admin.ModelAdmin):
     """Serving a record's stored picture to staff, whole or as a small thumbnail, and the review
     actions (permission `feedback.review_feedback`)."""
@@ -50,10 +66,17 @@ class _PictureAdmin(admin.ModelAdmin):
     def has_review_permission(self, request) -> bool:
         return request.user.has_perm("feedback.review_feedback")
 
+    def surprises_in(self, queryset) -> str:
+        """What a reviewer should know of a batch before it is trained on; "" when nothing."""
+        return ""
+
     @admin.action(description="Approve selected feedback", permissions=["review"])
     def approve(self, request, queryset):
+        warning = self.surprises_in(queryset.exclude(status=Feedback.Status.APPROVED))
         changed = review(records=queryset, status=Feedback.Status.APPROVED, reviewer=request.user)
         self.message_user(request, f"Approved {changed} record(s).", messages.SUCCESS)
+        if warning:
+            self.message_user(request, warning, messages.WARNING)
 
     @admin.action(description="Reject selected feedback", permissions=["review"])
     def reject(self, request, queryset):
@@ -115,11 +138,12 @@ class _PictureAdmin(admin.ModelAdmin):
 class FeedbackAdmin(_PictureAdmin):
     list_display = (
         "id", "original_thumbnail", "input_thumbnail", "predicted_digit", "label", "confidence_percent",
-        "model_version", "status", "created_at",
+        "label_belief", "model_version", "status", "created_at",
     )
     list_display_links = ("id",)
     list_editable = ("label",)
-    list_filter = ("status", "label", "predicted_digit", ModelWasWrongFilter, "model_version", "user_said_correct")
+    list_filter = ("status", SurpriseFilter, "label", "predicted_digit", ModelWasWrongFilter, "model_version",
+                   "user_said_correct")
     search_fields = ("=id", "model_version", "token_id", "client_fingerprint")
     date_hierarchy = "created_at"
     list_per_page = 50
@@ -153,9 +177,21 @@ class FeedbackAdmin(_PictureAdmin):
     def input_thumbnail(self, obj: Feedback):
         return self._input_img(obj, 56)
 
-    @admin.display(description="confidence", ordering="predicted_digit")
+    @admin.display(description="confidence", ordering="confidence")
     def confidence_percent(self, obj: Feedback) -> str:
         return f"{obj.confidence:.0%}"
+
+    @admin.display(description="model's belief in the label", ordering="label_probability")
+    def label_belief(self, obj: Feedback) -> str:
+        """Sorted upwards, the most surprising labels come first."""
+        return f"{obj.label_probability:.1%}"
+
+    def surprises_in(self, queryset) -> str:
+        counts = {kind: count for kind, count in surprise_counts(queryset).items() if count}
+        if not counts:
+            return ""
+        found = "; ".join(f"{count} {KINDS[kind]}" for kind, count in counts.items())
+        return f"Of the records just approved: {found}. Filter the list by \"surprising\" to check them before finetuning."
 
     @admin.display(description="original")
     def original_preview(self, obj: Feedback):

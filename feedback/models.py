@@ -22,6 +22,10 @@ class Feedback(models.Model):
     model_input = models.BinaryField(max_length=784, help_text="The 28×28 uint8 picture the model read.")
     predicted_digit = models.PositiveSmallIntegerField()
     probabilities = models.JSONField(help_text="The ten probabilities the model answered.")
+    #: Kept beside the probabilities so the admin can filter and sort by them (feedback.surprises).
+    confidence = models.FloatField(default=0.0, editable=False, help_text="The probability of the predicted digit.")
+    label_probability = models.FloatField(default=0.0, editable=False,
+                                          help_text="The probability the model gave the label.")
     model_version = models.CharField(max_length=64, db_index=True)
     label = models.PositiveSmallIntegerField(help_text="The digit it really is (a reviewer may correct it).")
     user_label = models.PositiveSmallIntegerField(editable=False, help_text="The digit the user said it is.")
@@ -65,9 +69,16 @@ class Feedback(models.Model):
     def __str__(self) -> str:
         return f"#{self.pk}: predicted {self.predicted_digit}, labelled {self.label} ({self.status})"
 
-    @property
-    def confidence(self) -> float:
-        return max(self.probabilities) if self.probabilities else 0.0
+    def save(self, *args, **kwargs):
+        """The confidence and the label's probability follow the probabilities and the label (a
+        reviewer may correct the label)."""
+        probabilities = self.probabilities or []
+        self.confidence = float(max(probabilities)) if probabilities else 0.0
+        in_range = self.label is not None and 0 <= self.label < len(probabilities)
+        self.label_probability = float(probabilities[self.label]) if in_range else 0.0
+        if kwargs.get("update_fields") is not None and "label" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "confidence", "label_probability"}
+        super().save(*args, **kwargs)
 
 
 class NumberFeedback(models.Model):

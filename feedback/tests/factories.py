@@ -33,6 +33,8 @@ def make_feedback(
     token_id: str | None = None,
     original: bytes | None = None,
     extension: str = "png",
+    probabilities: list[float] | None = None,
+    fingerprint: str = "",
 ) -> Feedback:
     """A stored record without going through the API (for admin, reports and finetune tests); its
     original is the 28×28 `pixels` as a PNG unless `original` (stored with `extension`) is given."""
@@ -41,9 +43,10 @@ def make_feedback(
     if original is None:
         original = renders.encode(Image.fromarray(pixels))
     stored_name = default_storage.save(f"uploads/test/{token_id}.{extension}", ContentFile(original))
-    probabilities = [0.0] * 10
-    probabilities[predicted] = 0.9
-    probabilities[(predicted + 1) % 10] = 0.1
+    if probabilities is None:
+        probabilities = [0.0] * 10
+        probabilities[predicted] = 0.9
+        probabilities[(predicted + 1) % 10] = 0.1
     return Feedback.objects.create(
         token_id=token_id,
         original=stored_name,
@@ -56,6 +59,7 @@ def make_feedback(
         user_said_correct=label == predicted,
         status=status,
         reviewed_at=None if status == Feedback.Status.PENDING else timezone.now(),
+        client_fingerprint=fingerprint,
     )
 
 

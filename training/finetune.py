@@ -139,17 +139,42 @@ class Judgement:
     held_right: np.ndarray  # which held-back records it reads right
 
 
+def mnist_digest(images: np.ndarray, labels: np.ndarray) -> str:
+    """Names one MNIST test set, so figures measured on it are reused only for that very set."""
+    return hashlib.sha256(np.ascontiguousarray(images).tobytes() + np.asarray(labels).tobytes()).hexdigest()[:16]
+
+
+def stored_mnist_figures(version: ModelVersion, *, digest: str) -> dict | None:
+    """A version's MNIST test figures as measured on its LiteRT file when it was judged before (as a
+    candidate, or as an earlier parent), if on the same test set: {"accuracy", "classes"}."""
+    judged = (version.metrics or {}).get("mnist_test_judged") or {}
+    return judged if judged.get("digest") == digest else None
+
+
 def judge(
-    *, tflite_path: Path, mnist: tuple[np.ndarray, np.ndarray], held: tuple[np.ndarray, np.ndarray]
+    *, tflite_path: Path, mnist: tuple[np.ndarray, np.ndarray], held: tuple[np.ndarray, np.ndarray],
+    known_mnist: dict | None = None,
 ) -> Judgement:
-    figures, classes, right_by_set = {}, {}, {}
-    for name, (images, labels) in (("mnist_test", mnist), ("feedback_holdout", held)):
-        read = litert_probabilities(tflite_path=tflite_path, images=images).argmax(axis=1)
-        right = read == labels
+    """The model's figures; MNIST test's taken from `known_mnist` (stored_mnist_figures) when given."""
+    sets = {"feedback_holdout": held} if known_mnist else {"mnist_test": mnist, "feedback_holdout": held}
+    images = np.concatenate([images for images, _ in sets.values()])
+    read = litert_probabilities(tflite_path=tflite_path, images=images).argmax(axis=1)
+    figures, classes, right_by_set, start = {}, {}, {}, 0
+    for name, (_, labels) in sets.items():
+        right = read[start : start + len(labels)] == labels
+        start += len(labels)
         figures[f"{name}_accuracy"] = float(right.mean()) if len(labels) else 0.0
         classes[name] = {str(digit): [int(right[labels == digit].sum()), int((labels == digit).sum())] for digit in range(10)}
         right_by_set[name] = right
+    if known_mnist:
+        figures["mnist_test_accuracy"], classes["mnist_test"] = known_mnist["accuracy"], known_mnist["classes"]
     return Judgement(figures=figures, classes=classes, held_right=right_by_set["feedback_holdout"])
+
+
+def mnist_figures(judgement: Judgement, *, digest: str) -> dict:
+    """What stored_mnist_figures reads back."""
+    return {"digest": digest, "accuracy": judgement.figures["mnist_test_accuracy"],
+            "classes": judgement.classes["mnist_test"]}
 
 
 def class_problems(
@@ -270,7 +295,13 @@ def finetune(
         parent_served = local_model_file(name=parent.name, stored_name=parent.tflite_file.name, filename="model.tflite")
         model = keras.models.load_model(parent_file, compile=False)
         # Parent and candidate are judged as they serve: their LiteRT files, not the Keras models.
-        judged_before = judge(tflite_path=parent_served, mnist=(data.x_test, data.y_test), held=(x_held, y_held))
+        digest = mnist_digest(data.x_test, data.y_test)
+        known = stored_mnist_figures(parent, digest=digest)
+        judged_before = judge(tflite_path=parent_served, mnist=(data.x_test, data.y_test), held=(x_held, y_held),
+                              known_mnist=known)
+        if known is None:  # measured once per version and test set; the next finetune reads it back
+            parent.metrics = {**(parent.metrics or {}), "mnist_test_judged": mnist_figures(judged_before, digest=digest)}
+            ModelVersion.objects.filter(pk=parent.pk).update(metrics=parent.metrics)
         progress(f"Training on {len(y_mix)} images per epoch ({shown} feedback, {len(replay)} MNIST replay), "
                  f"{config.epochs} epochs at learning rate {config.learning_rate}")
         model.compile(
@@ -330,7 +361,7 @@ def finetune(
             status=ModelVersion.Status.CANDIDATE if promoted else ModelVersion.Status.REJECTED,
             metrics={**report.after, "temperature": temperature, "parent": report.before, "config": asdict(config),
                      "per_class": {"before": classes_before, "after": classes_after},
-                     "paired": asdict(paired)},
+                     "paired": asdict(paired), "mnist_test_judged": mnist_figures(judged_after, digest=digest)},
             notes="\n".join(report.lines()),
         )
         if promoted:

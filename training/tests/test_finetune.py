@@ -311,3 +311,39 @@ def test_the_versions_page_shows_each_digit_before_and_after(client, admin_user)
     client.force_login(admin_user)
     page = client.get(f"/admin/training/modelversion/{version.pk}/change/").content.decode()
     assert "MNIST test before" in page and "<td>7</td><td>100.0% of 1000</td><td>95.0% of 1000</td>" in page
+
+
+def test_batches_on_every_core_give_the_numbers_the_server_computes(mnist):
+    from modelfiles import ModelFiles
+    from predictor.inference import DigitClassifier
+    from training.evaluation import litert_probabilities
+
+    bundled = Path(settings.BUNDLED_MODEL_DIR) / "model.tflite"
+    images = mnist.x_test[:300]
+    threaded = litert_probabilities(tflite_path=bundled, images=images, threads=2)
+    assert np.array_equal(threaded, litert_probabilities(tflite_path=bundled, images=images, threads=1))
+    server = DigitClassifier(files=ModelFiles(version="raw", tflite_path=bundled, temperature=1.0))
+    served = np.array([server.predict(pixels=image).probabilities for image in images[:50]])
+    assert np.array_equal(served, threaded[:50].astype(np.float64))
+
+
+def test_the_parents_mnist_figures_are_measured_once_and_read_back(mnist, mnist_path):
+    from training.finetune import mnist_digest
+
+    approved_records(mnist, count=40, source="train", offset=50_000)
+    config = FinetuneConfig(min_records=10, min_holdout_records=1, epochs=1)
+    base = ModelVersion.objects.get(status="active")
+    assert "mnist_test_judged" not in base.metrics
+    measured = finetune(data_path=mnist_path, config=config, dry_run=True)
+    base.refresh_from_db()
+    stored = base.metrics["mnist_test_judged"]
+    assert stored["digest"] == mnist_digest(mnist.x_test, mnist.y_test)
+    assert stored["accuracy"] == measured.before["mnist_test_accuracy"] and sum(n for _, n in stored["classes"].values()) == 10_000
+
+    # Read back, not measured again: a figure planted in the stored record shows through.
+    ModelVersion.objects.filter(pk=base.pk).update(metrics={**base.metrics, "mnist_test_judged": {**stored, "accuracy": 0.5}})
+    assert finetune(data_path=mnist_path, config=config, dry_run=True).before["mnist_test_accuracy"] == 0.5
+    # Another test set: measured anew.
+    ModelVersion.objects.filter(pk=base.pk).update(
+        metrics={**base.metrics, "mnist_test_judged": {**stored, "accuracy": 0.5, "digest": "another set"}})
+    assert finetune(data_path=mnist_path, config=config, dry_run=True).before == measured.before

@@ -188,11 +188,9 @@ def redis_cache(redis_url, settings):
 @pytest.fixture(scope="session")
 def openapi_contract():
     """The published OpenAPI document, ready to check answers against (openapi-core)."""
-    from openapi_core import OpenAPI
+    from mnistsite.tests.contract import published_contract
 
-    from mnistsite.apidocs import openapi_document
-
-    return OpenAPI.from_dict(openapi_document())
+    return published_contract()
 
 
 @pytest.fixture(autouse=True)

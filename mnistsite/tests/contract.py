@@ -1,32 +1,54 @@
-"""Holding the API's answers to its published OpenAPI document (mnistsite/openapi.yaml)."""
+"""Holding the API's answers to its published OpenAPI document (mnistsite/openapi.yaml): the test
+client's in every test (conftest.py), and the live servers' where tests talk to one over HTTP."""
 
 from __future__ import annotations
 
+import functools
 import gzip
 
 import pytest
 
 
-def check_against_contract(contract, *, method: str, path: str, response) -> None:
-    """Fail unless `response` (a Django test client's) is one the OpenAPI document allows for
-    `method path`: its status declared, its body and headers as described. Requests the document
-    does not describe (another method, a page) are not checked."""
+@functools.cache
+def published_contract():
+    from openapi_core import OpenAPI
+
+    from mnistsite.apidocs import openapi_document
+
+    return OpenAPI.from_dict(openapi_document())
+
+
+def check_answer(contract, *, method: str, path: str, status: int, headers: dict[str, str], body: bytes) -> None:
+    """Fail unless the answer is one the OpenAPI document allows for `method path`: its status
+    declared, its body and headers as described. Requests the document does not describe (another
+    method, a page) are not checked."""
     from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
     from openapi_core.testing import MockRequest, MockResponse
 
-    body = response.content if not getattr(response, "streaming", False) else b"".join(response.streaming_content)
-    if response.get("Content-Encoding") == "gzip":
+    headers = {name.title(): value for name, value in headers.items()}
+    if headers.get("Content-Encoding") == "gzip":
         body = gzip.decompress(body)
-    headers = {name: value for name, value in response.items()}
     try:
         contract.validate_response(
             MockRequest("http://testserver", method.lower(), path),
-            MockResponse(body, status_code=response.status_code, headers=headers,
-                         content_type=response.get("Content-Type", "").split(";")[0]),
+            MockResponse(body, status_code=status, headers=headers,
+                         content_type=headers.get("Content-Type", "").split(";")[0]),
         )
     except (PathNotFound, OperationNotFound):
         return
     except Exception as error:  # noqa: BLE001 - openapi-core raises a family of validation errors
         details = "; ".join(str(cause) for cause in getattr(error, "schema_errors", []) or [error.__cause__ or ""])
-        pytest.fail(f"{method} {path} answered {response.status_code} outside the OpenAPI document: {error} {details}"
-                    f"\n{body[:500]!r}")
+        pytest.fail(f"{method} {path} answered {status} outside the OpenAPI document: {error} {details}\n{body[:500]!r}")
+
+
+def check_against_contract(contract, *, method: str, path: str, response) -> None:
+    """check_answer for a Django test client's response."""
+    body = response.content if not getattr(response, "streaming", False) else b"".join(response.streaming_content)
+    check_answer(contract, method=method, path=path, status=response.status_code, headers=dict(response.items()),
+                 body=body)
+
+
+def check_live_answer(*, method: str, path: str, status: int, headers, body: bytes) -> None:
+    """check_answer for an answer a live server gave over HTTP (urllib's headers)."""
+    check_answer(published_contract(), method=method, path=path, status=status, headers=dict(headers.items()),
+                 body=body)

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from mnistsite.tests.contract import check_live_answer
 from predictor.tests import liveserver
 from predictor.tests.test_server import predict
 
@@ -88,9 +89,11 @@ def post_feedback(base: str, token: str, label: int) -> tuple[int, dict]:
                                      headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=15) as response:
-            return response.status, json.load(response)
+            status, headers, body = response.status, response.headers, response.read()
     except urllib.error.HTTPError as error:
-        return error.code, json.load(error)
+        status, headers, body = error.code, error.headers, error.read()
+    check_live_answer(method="POST", path="/api/feedback/", status=status, headers=headers, body=body)
+    return status, json.loads(body)
 
 
 def test_database_outage_keeps_predictions_and_recovers_without_restart(private_postgres, tmp_path):

@@ -14,6 +14,7 @@ import redis
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
+from mnistsite.tests.contract import check_live_answer
 from predictor.tests import liveserver, renders
 
 DIGITS, _ = renders.mnist_samples()
@@ -63,9 +64,11 @@ def _predict(base: str) -> int:
     request = urllib.request.Request(base + "/api/predict/", data=body, headers={"Content-Type": content_type})
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status
+            status, headers, body = response.status, response.headers, response.read()
     except urllib.error.HTTPError as error:
-        return error.code
+        status, headers, body = error.code, error.headers, error.read()
+    check_live_answer(method="POST", path="/api/predict/", status=status, headers=headers, body=body)
+    return status
 
 
 def _burst(base: str, count: int) -> list[int]:

@@ -18,6 +18,7 @@ import pytest
 from django.conf import settings
 from PIL import Image
 
+from mnistsite.tests.contract import check_live_answer
 from predictor.tests import liveserver, renders
 
 pytestmark = pytest.mark.slow
@@ -46,7 +47,10 @@ def post_upload(base: str, data: bytes) -> dict:
     body, content_type = liveserver.multipart(data)
     request = urllib.request.Request(base + "/api/predict/", data=body, headers={"Content-Type": content_type})
     with urllib.request.urlopen(request, timeout=10) as response:  # a hang fails here
-        return json.load(response)
+        body = response.read()
+        check_live_answer(method="POST", path="/api/predict/", status=response.status, headers=response.headers,
+                          body=body)
+        return json.loads(body)
 
 
 def predict(base: str, index: int) -> dict:

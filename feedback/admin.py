@@ -15,7 +15,7 @@ from django.utils.html import format_html, format_html_join
 from feedback.models import Feedback, NumberFeedback
 from feedback.reports import confusion_by_version
 from feedback.services import review
-from feedback.surprises import KINDS, surprise_counts, surprising
+from feedback.surprises import KINDS, kinds_of, surprise_counts, surprising, with_burst_sizes
 from feedback.thumbnails import THUMBNAIL_SIDE, thumbnail
 from predictor.featuremaps import model_input_uri
 from predictor.preprocessing import ImageRejected
@@ -138,7 +138,7 @@ class _PictureAdmin(admin.ModelAdmin):
 class FeedbackAdmin(_PictureAdmin):
     list_display = (
         "id", "original_thumbnail", "input_thumbnail", "predicted_digit", "label", "confidence_percent",
-        "label_belief", "model_version", "status", "created_at",
+        "label_belief", "surprises", "model_version", "status", "created_at",
     )
     list_display_links = ("id",)
     list_editable = ("label",)
@@ -185,6 +185,14 @@ class FeedbackAdmin(_PictureAdmin):
     def label_belief(self, obj: Feedback) -> str:
         """Sorted upwards, the most surprising labels come first."""
         return f"{obj.label_probability:.1%}"
+
+    def get_queryset(self, request):
+        return with_burst_sizes(super().get_queryset(request))
+
+    @admin.display(description="surprising")
+    def surprises(self, obj: Feedback) -> str:
+        """Why a reviewer should look twice, in words (feedback.surprises)."""
+        return "; ".join(KINDS[kind] for kind in kinds_of(obj)) or "–"
 
     def surprises_in(self, queryset) -> str:
         counts = {kind: count for kind, count in surprise_counts(queryset).items() if count}

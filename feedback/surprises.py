@@ -69,6 +69,18 @@ def surprising(records: QuerySet[Feedback], *, kind: str = "any") -> QuerySet[Fe
     return records.filter(condition(kind))
 
 
+def kinds_of(record: Feedback) -> list[str]:
+    """The kinds of surprise one record is (on a record from `with_burst_sizes`)."""
+    kinds = []
+    if record.confidence >= SURE and record.label != record.predicted_digit:
+        kinds.append("confident")
+    if record.label_probability < UNLIKELY:
+        kinds.append("unlikely")
+    if getattr(record, "burst_size", 0) >= BURST_RECORDS:
+        kinds.append("burst")
+    return kinds
+
+
 def surprise_counts(records: QuerySet[Feedback]) -> dict[str, int]:
     """How many of `records` are of each kind (a record may be of several)."""
     return with_burst_sizes(records).aggregate(

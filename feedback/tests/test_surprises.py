@@ -107,3 +107,15 @@ def test_records_made_before_the_fields_get_them_when_the_database_migrates():
 
     record.refresh_from_db()
     assert record.confidence == pytest.approx(0.97) and record.label_probability == pytest.approx(0.02)
+
+
+def test_each_row_says_why_it_is_surprising(client, reviewer, records):  # noqa: F811
+    rows = {record.pk: record for record in client.get(f"{CHANGELIST}?surprise=any").context["cl"].result_list}
+    from feedback.admin import FeedbackAdmin
+
+    column = FeedbackAdmin.surprises
+    assert column(None, rows[records["sure and contradicted"].pk]) == "the model was sure, the user disagrees"
+    assert column(None, rows[records["unlikely label"].pk]) == "a label the model gives under 1 %"
+    assert column(None, rows[records["flood"].pk]) == "20+ from one client within an hour"
+    page = client.get(CHANGELIST).content.decode()
+    assert "the model was sure, the user disagrees" in page

@@ -136,9 +136,3 @@ def fetch_model_files(active: ActiveVersion) -> ModelFiles:
         raise ModelFilesUnavailable(f"cannot fetch {active.stored_name}: {error}", version=active.name) from error
     return ModelFiles(version=active.name, tflite_path=tflite_path, serve_from=active.serve_from,
                       temperature=active.temperature)
-
-
-def active_model_files() -> ModelFiles | None:
-    """The active version with a local copy of its file; None when the database cannot answer."""
-    active = active_version()
-    return None if active is None else fetch_model_files(active)

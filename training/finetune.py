@@ -246,8 +246,9 @@ def finetune(
             records=len(records),
         )
 
-    held = [record for record in content_order(records) if is_held_back(record, config.holdout_fraction)]
-    train = [record for record in content_order(records) if not is_held_back(record, config.holdout_fraction)]
+    records = content_order(records)
+    held = [record for record in records if is_held_back(record, config.holdout_fraction)]
+    train = [record for record in records if not is_held_back(record, config.holdout_fraction)]
     if len(held) < config.min_holdout_records:
         return FinetuneReport(
             status="not-enough-evidence",

@@ -14,14 +14,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 
-from mnistsite.tests.contract import check_live_answer
+from mnistsite.tests.contract import post_to_api
 from predictor.tests import liveserver
 from predictor.tests.test_server import predict
 
@@ -84,15 +83,8 @@ def start_gunicorn(env: dict) -> tuple[subprocess.Popen, str]:
 
 
 def post_feedback(base: str, token: str, label: int) -> tuple[int, dict]:
-    request = urllib.request.Request(base + "/api/feedback/", method="POST",
-                                     data=json.dumps({"feedback_token": token, "label": label}).encode(),
-                                     headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=15) as response:
-            status, headers, body = response.status, response.headers, response.read()
-    except urllib.error.HTTPError as error:
-        status, headers, body = error.code, error.headers, error.read()
-    check_live_answer(method="POST", path="/api/feedback/", status=status, headers=headers, body=body)
+    status, body = post_to_api(base, "/api/feedback/", body=json.dumps({"feedback_token": token, "label": label}).encode(),
+                               content_type="application/json", timeout=15)
     return status, json.loads(body)
 
 

@@ -6,15 +6,13 @@ import concurrent.futures
 import logging
 import re
 import sys
-import urllib.error
-import urllib.request
 
 import pytest
 import redis
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from mnistsite.tests.contract import check_live_answer
+from mnistsite.tests.contract import post_to_api
 from predictor.tests import liveserver, renders
 
 DIGITS, _ = renders.mnist_samples()
@@ -61,14 +59,7 @@ def test_limits_fail_open_and_say_so_when_redis_cannot_be_reached(client, settin
 
 def _predict(base: str) -> int:
     body, content_type = liveserver.multipart(PNG)
-    request = urllib.request.Request(base + "/api/predict/", data=body, headers={"Content-Type": content_type})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            status, headers, body = response.status, response.headers, response.read()
-    except urllib.error.HTTPError as error:
-        status, headers, body = error.code, error.headers, error.read()
-    check_live_answer(method="POST", path="/api/predict/", status=status, headers=headers, body=body)
-    return status
+    return post_to_api(base, "/api/predict/", body=body, content_type=content_type)[0]
 
 
 def _burst(base: str, count: int) -> list[int]:

@@ -18,7 +18,7 @@ import pytest
 from django.conf import settings
 from PIL import Image
 
-from mnistsite.tests.contract import check_live_answer
+from mnistsite.tests.contract import post_to_api
 from predictor.tests import liveserver, renders
 
 pytestmark = pytest.mark.slow
@@ -45,12 +45,9 @@ def gunicorn_server(tmp_path, server_env):
 
 def post_upload(base: str, data: bytes) -> dict:
     body, content_type = liveserver.multipart(data)
-    request = urllib.request.Request(base + "/api/predict/", data=body, headers={"Content-Type": content_type})
-    with urllib.request.urlopen(request, timeout=10) as response:  # a hang fails here
-        body = response.read()
-        check_live_answer(method="POST", path="/api/predict/", status=response.status, headers=response.headers,
-                          body=body)
-        return json.loads(body)
+    status, answer = post_to_api(base, "/api/predict/", body=body, content_type=content_type, timeout=10)
+    assert status == 200, answer
+    return json.loads(answer)
 
 
 def predict(base: str, index: int) -> dict:

@@ -147,9 +147,9 @@ def test_good_feedback_is_promoted_and_served(mnist, mnist_path, capsys, setting
     assert newest.metrics["paired"]["records"] >= 30 and newest.metrics["paired"]["p_worse"] >= 0.05
     # the candidate's temperature is fitted on what it was trained on, and served with it
     assert 0.25 <= newest.metrics["temperature"] <= 8.0
-    from modelfiles import active_model_files
+    from modelfiles import active_version, fetch_model_files
 
-    assert active_model_files().temperature == newest.metrics["temperature"]
+    assert fetch_model_files(active_version()).temperature == newest.metrics["temperature"]
     assert ModelVersion.objects.filter(status="active").count() == 1
     base.refresh_from_db()
     assert base.status == "retired"

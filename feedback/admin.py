@@ -15,7 +15,7 @@ from django.utils.html import format_html, format_html_join
 from feedback.models import Feedback, NumberFeedback
 from feedback.reports import confusion_by_version
 from feedback.services import review
-from feedback.surprises import KINDS, kinds_of, surprise_counts, surprising, with_burst_sizes
+from feedback.surprises import KINDS, kinds_of, surprise_counts, surprising, with_surprises
 from feedback.thumbnails import THUMBNAIL_SIDE, thumbnail
 from predictor.featuremaps import model_input_uri
 from predictor.preprocessing import ImageRejected
@@ -187,7 +187,7 @@ class FeedbackAdmin(_PictureAdmin):
         return f"{obj.label_probability:.1%}"
 
     def get_queryset(self, request):
-        return with_burst_sizes(super().get_queryset(request))
+        return with_surprises(super().get_queryset(request))
 
     @admin.display(description="surprising")
     def surprises(self, obj: Feedback) -> str:
@@ -199,7 +199,8 @@ class FeedbackAdmin(_PictureAdmin):
         if not counts:
             return ""
         found = "; ".join(f"{count} {KINDS[kind]}" for kind, count in counts.items())
-        return f"Of the records just approved: {found}. Filter the list by \"surprising\" to check them before finetuning."
+        return (f"Of the records just approved: {found}. "
+                'Filter the list by "surprising" to check them before finetuning.')
 
     @admin.display(description="original")
     def original_preview(self, obj: Feedback):
@@ -292,9 +293,12 @@ class NumberFeedbackAdmin(_PictureAdmin):
     def digit_records(self, obj: NumberFeedback):
         records = Feedback.objects.filter(reading_id=obj.reading_id).order_by("position")
         if not records:
-            return "none: the count of digits differs, so nothing is trained on" if obj.is_segmentation_error else "none"
+            if obj.is_segmentation_error:
+                return "none: the count of digits differs, so nothing is trained on"
+            return "none"
         return format_html_join(", ", '<a href="{}">#{} ({} → {})</a>', (
-            (reverse("admin:feedback_feedback_change", args=[record.pk]), record.pk, record.predicted_digit, record.label)
+            (reverse("admin:feedback_feedback_change", args=[record.pk]), record.pk, record.predicted_digit,
+             record.label)
             for record in records
         ))
 

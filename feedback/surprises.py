@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Count, DateTimeField, ExpressionWrapper, F, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    BooleanField, Count, DateTimeField, ExpressionWrapper, F, IntegerField, OuterRef, Q, QuerySet, Subquery,
+)
 from django.db.models.functions import Coalesce
 
 from feedback.models import Feedback
@@ -69,16 +71,16 @@ def surprising(records: QuerySet[Feedback], *, kind: str = "any") -> QuerySet[Fe
     return records.filter(condition(kind))
 
 
+def with_surprises(records: QuerySet[Feedback]) -> QuerySet[Feedback]:
+    """`with_burst_sizes`, and `is_<kind>` for each kind of surprise, decided by the database."""
+    return with_burst_sizes(records).annotate(
+        **{f"is_{kind}": ExpressionWrapper(condition(kind), output_field=BooleanField()) for kind in KINDS}
+    )
+
+
 def kinds_of(record: Feedback) -> list[str]:
-    """The kinds of surprise one record is (on a record from `with_burst_sizes`)."""
-    kinds = []
-    if record.confidence >= SURE and record.label != record.predicted_digit:
-        kinds.append("confident")
-    if record.label_probability < UNLIKELY:
-        kinds.append("unlikely")
-    if getattr(record, "burst_size", 0) >= BURST_RECORDS:
-        kinds.append("burst")
-    return kinds
+    """The kinds of surprise one record from `with_surprises` is."""
+    return [kind for kind in KINDS if getattr(record, f"is_{kind}")]
 
 
 def surprise_counts(records: QuerySet[Feedback]) -> dict[str, int]:

@@ -264,6 +264,41 @@ def _prepared(ink: np.ndarray, mask: np.ndarray, near_strokes: np.ndarray) -> np
     return digit_from_ink(ink=np.where(others, 0.0, ink[window]), mask=own)
 
 
+class _RunShapes:
+    """Which runs of neighbouring pieces may be one digit at all, by their shape alone."""
+
+    def __init__(self, pieces: list[_Piece], *, line_height: float):
+        self.pieces, self.line_height = pieces, line_height
+        self.full_height = [piece.height >= FULL_HEIGHT * line_height for piece in pieces]
+        self.blob_rows: dict[int, tuple[int, int]] = {}
+        for piece in pieces:
+            top, bottom = self.blob_rows.get(piece.blob, (piece.top, piece.bottom))
+            self.blob_rows[piece.blob] = (min(top, piece.top), max(bottom, piece.bottom))
+        self.pieces_of = {blob: sum(piece.blob == blob for piece in pieces) for blob in self.blob_rows}
+
+    def width(self, start: int, end: int) -> float:
+        run = self.pieces[start:end]
+        return max(p.right for p in run) - min(p.left for p in run)
+
+    def too_wide(self, start: int, end: int) -> bool:
+        """Wider than any digit (the whole picture is always allowed: it may be one mark)."""
+        return self.width(start, end) > MAX_RUN_ASPECT * self.line_height and (start, end) != (0, len(self.pieces))
+
+    def may_be_digit(self, start: int, end: int) -> bool:
+        """Not too wide, not too short for the line, and not a short part of a blob that was cut."""
+        if self.too_wide(start, end):
+            return False
+        run = self.pieces[start:end]
+        height = max(p.bottom for p in run) - min(p.top for p in run)
+        if height < MIN_DIGIT_HEIGHT * self.line_height and len(self.pieces) > 1:
+            return False
+        if len({p.blob for p in run}) == 1 and len(run) < self.pieces_of[run[0].blob]:  # part of a cut blob
+            top, bottom = self.blob_rows[run[0].blob]
+            if height < CUT_PIECE_HEIGHT * (bottom - top):
+                return False  # digits that touch stand on one line: each is about as tall as the pair
+        return True
+
+
 def _join(
     pieces: list[_Piece], *, line_height: float, read: Callable[[list[int]], tuple[float, float]]
 ) -> list[tuple[list[int], bool]]:
@@ -271,34 +306,20 @@ def _join(
     digit (see the module's doc), as (run, is a digit). `read(run)`: the reader's confidence in
     the run's pieces read as one digit, and how much they look like one digit at all."""
     count = len(pieces)
+    shapes = _RunShapes(pieces, line_height=line_height)
     best = [0.0] + [-math.inf] * count
     came_from = [(0, True)] * (count + 1)
-    full_height = [piece.height >= FULL_HEIGHT * line_height for piece in pieces]
-    blob_rows: dict[int, tuple[int, int]] = {}
-    for piece in pieces:
-        top, bottom = blob_rows.get(piece.blob, (piece.top, piece.bottom))
-        blob_rows[piece.blob] = (min(top, piece.top), max(bottom, piece.bottom))
-    pieces_of = {blob: sum(piece.blob == blob for piece in pieces) for blob in blob_rows}
     for end in range(1, count + 1):
         for start in range(end - 1, -1, -1):
-            run = pieces[start:end]
-            width = max(p.right for p in run) - min(p.left for p in run)
-            if width > MAX_RUN_ASPECT * line_height and (start, end) != (0, count):
-                if end - start > 1:
-                    break  # runs only widen as they start further left
+            if shapes.too_wide(start, end) and end - start > 1:
+                break  # runs only widen as they start further left
+            if best[start] == -math.inf or not shapes.may_be_digit(start, end):
                 continue
-            height = max(p.bottom for p in run) - min(p.top for p in run)
-            if best[start] == -math.inf or (height < MIN_DIGIT_HEIGHT * line_height and count > 1):
-                continue
-            blobs_in_run = {p.blob for p in run}
-            if len(blobs_in_run) == 1 and len(run) < pieces_of[run[0].blob]:  # part of a blob that was cut
-                top, bottom = blob_rows[run[0].blob]
-                if height < CUT_PIECE_HEIGHT * (bottom - top):
-                    continue  # digits that touch stand on one line: each is about as tall as the pair
+            width = shapes.width(start, end)
             value = best[start] - DIGIT_COST - WIDTH_COST * max(width / line_height - MAX_DIGIT_ASPECT, 0.0)
             value -= JOIN_COST * sum(
                 1 for a in range(start, end - 1)
-                if pieces[a + 1].blob != pieces[a].blob and full_height[a] and full_height[a + 1]
+                if pieces[a + 1].blob != pieces[a].blob and shapes.full_height[a] and shapes.full_height[a + 1]
             )
             if start > 0 and pieces[start].cut_before:
                 value -= CUT_COST * (1.0 + pieces[start].cut_before)
@@ -319,10 +340,40 @@ def _join(
     return runs[::-1]
 
 
-def find_digits(ink: np.ndarray, *, score: Scorer) -> list[DigitSegment]:
-    """The digits in `ink` (from `preprocessing.picture_ink`), left to right.
+@dataclass
+class Layout:
+    """A picture's ink cut into pieces, in reading order, ready to be joined into digits."""
 
-    Raises NoDigitFound for blank pages, noise and texture, as `prepare_digit` does."""
+    ink: np.ndarray
+    strokes: np.ndarray  # every stroke pixel kept (specks and paper lines gone)
+    near_strokes: np.ndarray  # the strokes grown by two pixels
+    pieces: list[_Piece]
+    line_height: float
+
+    def __post_init__(self):
+        self._masks: dict[tuple[int, ...], np.ndarray] = {}
+
+    def run_mask(self, run: list[int]) -> np.ndarray:
+        key = tuple(run)
+        if key not in self._masks:
+            self._masks[key] = np.logical_or.reduce([self.pieces[i].mask for i in run])
+        return self._masks[key]
+
+    def prepared(self, run: list[int]) -> np.ndarray:
+        """The 28×28 picture the network reads for these pieces read as one digit."""
+        return _prepared(self.ink, self.run_mask(run), self.near_strokes)
+
+    def candidate_runs(self) -> list[list[int]]:
+        """Every run of neighbouring pieces that the joining weighs as a digit by its shape."""
+        shapes = _RunShapes(self.pieces, line_height=self.line_height)
+        count = len(self.pieces)
+        return [list(range(start, end)) for start in range(count) for end in range(start + 1, count + 1)
+                if shapes.may_be_digit(start, end)]
+
+
+def layout(ink: np.ndarray, *, score: Scorer) -> Layout:
+    """`ink` (from `preprocessing.picture_ink`) as pieces: paper lines and specks gone, blobs that
+    may be digits touching cut. Raises NoDigitFound for blank pages, noise and texture."""
     ink = without_ruling(ink)
     check_looks_drawn(ink)
     labels, kept = _blobs(ink)
@@ -351,25 +402,22 @@ def find_digits(ink: np.ndarray, *, score: Scorer) -> list[DigitSegment]:
     pieces = [piece for blob in blobs
               for piece in ([blob] if settled(blob) else _cut_blob(blob, across, slant=slant, line_height=line_height))]
     pieces.sort(key=lambda piece: (piece.left + piece.right) / 2)
-    masks: dict[tuple[int, ...], np.ndarray] = {}
+    return Layout(ink=ink, strokes=strokes, near_strokes=near_strokes, pieces=pieces, line_height=line_height)
 
-    def run_mask(run: list[int]) -> np.ndarray:
-        key = tuple(run)
-        if key not in masks:
-            masks[key] = np.logical_or.reduce([pieces[i].mask for i in run])
-        return masks[key]
 
-    runs = _join(pieces, line_height=line_height, read=lambda run: score(_prepared(ink, run_mask(run), near_strokes)))
+def find_digits(ink: np.ndarray, *, score: Scorer) -> list[DigitSegment]:
+    """The digits in `ink` (from `preprocessing.picture_ink`), left to right.
+
+    Raises NoDigitFound for blank pages, noise and texture, as `prepare_digit` does."""
+    found = layout(ink, score=score)
+    runs = _join(found.pieces, line_height=found.line_height, read=lambda run: score(found.prepared(run)))
     if len(runs) == 1:  # one mark: every stroke `prepare_digit` keeps, so a digit reads as it always has
-        return [DigitSegment(mask=strokes, box=_box(strokes), pixels=digit_from_ink(ink=ink, mask=strokes),
+        strokes = found.strokes
+        return [DigitSegment(mask=strokes, box=_box(strokes), pixels=digit_from_ink(ink=found.ink, mask=strokes),
                              is_digit=runs[0][1])]
     if len(runs) > MAX_DIGITS:
         raise NoDigitFound(
             f"No digit found: the picture holds more than {MAX_DIGITS} marks; it looks like text or texture."
         )
-    segments = []
-    for run, is_digit in runs:
-        mask = run_mask(run)
-        segments.append(DigitSegment(mask=mask, box=_box(mask), pixels=_prepared(ink, mask, near_strokes),
-                                     is_digit=is_digit))
-    return segments
+    return [DigitSegment(mask=found.run_mask(run), box=_box(found.run_mask(run)), pixels=found.prepared(run),
+                         is_digit=is_digit) for run, is_digit in runs]

@@ -1,7 +1,8 @@
 """Finding the digits in a picture of a number: ink blobs cut and joined into digits.
 
 The picture's ink (as `preprocessing` sees it) falls apart into blobs. A blob wider than a digit
-may be digits that touch: it is cut, across the writer's slant, in the valleys of its ink profile.
+may be digits that touch: it is cut across the writer's slant at close intervals, each cut along
+the path of least ink, so touching digits part where they meet.
 The pieces, in reading order, are then joined into digits by dynamic programming: every run of
 neighbouring pieces is read by the network (any callable that scores a 28×28 picture), and the
 chain of runs with the best total wins. Each digit's log-confidence counts, less costs for what
@@ -37,17 +38,12 @@ from predictor.preprocessing import (
 MAX_DIGITS = 12
 #: A blob this much wider than the line is tall (after deslanting) may be digits that touch.
 MAYBE_SEVERAL_ASPECT = 0.75
-#: Cuts tried per such blob: the lowest valleys of its ink profile, this many for each digit of
-#: NARROW_DIGIT_ASPECT (width / height) that would fit in it, no two closer than MIN_DIGIT_ASPECT.
-CUTS_PER_DIGIT = 2
-NARROW_DIGIT_ASPECT = 0.5
-MIN_DIGIT_ASPECT = 0.08
-#: A cut follows the path of least ink within this share of the line's height of the slanted
-#: line through its valley, bending only where that crosses less ink (BEND_COST a band's width).
-PATH_BAND = 0.15
+#: Such a blob is cut at places this share of the line's height apart (across the slant). Each
+#: cut follows the path of least ink within PATH_BAND of the line's height of the slanted line
+#: through its place, bending only where that crosses less ink (BEND_COST a band's width).
+CUT_STRIDE = 0.1
+PATH_BAND = 0.25
 BEND_COST = 0.3
-#: A cut crosses at most this many stroke widths of ink (touching digits meet in about one).
-MAX_CUT_STROKES = 3.5
 #: A blob no wider than a digit that reads as one digit this surely (the reader's confidence times
 #: how much it looks like one digit) is not cut: it is that digit.
 SURE_READING = 0.5
@@ -150,48 +146,28 @@ def _piece(mask: np.ndarray, across: np.ndarray, *, blob: int, cut_before: float
 
 
 def _cut_blob(blob: _Piece, across: np.ndarray, *, slant: float, line_height: float) -> list[_Piece]:
-    """A wide blob sliced in the valleys of its ink profile across the slant (touching digits
-    meet where little ink is); a narrow one, or one with no valley, stays whole."""
+    """A wide blob sliced into pieces by cuts tried every CUT_STRIDE of the line's height, each
+    along the path of least ink near its place (touching digits part where they meet); a narrow
+    one stays whole. The joining then weighs which cuts part digits and which part nothing."""
     if blob.right - blob.left < MAYBE_SEVERAL_ASPECT * line_height:
         return [blob]
-    positions = across[blob.mask]
-    start = math.floor(blob.left)
-    profile = np.bincount((positions - start).astype(int)).astype(float)
-    profile = np.convolve(profile, np.ones(3) / 3, mode="same")  # a stray pixel is no valley
     stroke = max(_stroke_width(blob.mask), 1.0)
-    margin = max(1, round(MIN_DIGIT_ASPECT * line_height))
-    inside = np.arange(margin, len(profile) - margin)
-    valleys = [
-        int(i) for i in inside[np.argsort(profile[inside], kind="stable")]
-        if profile[i] <= min(profile[i - 1], profile[i + 1]) and profile[i] <= MAX_CUT_STROKES * stroke
-    ]
-    wanted = CUTS_PER_DIGIT * math.ceil(len(profile) / (NARROW_DIGIT_ASPECT * line_height))
-    cuts: list[int] = []
-    for index in valleys:
-        if all(abs(index - other) > margin for other in cuts):
-            cuts.append(index)
-        if len(cuts) == wanted:
-            break
-    # No stretch wider than a narrow digit goes without a cut to try: where digits overlap, the
-    # valley between them is no lower than the thin parts of the digits themselves.
-    widest = max(2, round(NARROW_DIGIT_ASPECT * line_height))
-    edges = [0, *sorted(cuts), len(profile)]
-    for low, high in zip(edges, edges[1:]):
-        parts = math.ceil((high - low) / widest)
-        for part in range(1, parts):  # the least ink near each of parts − 1 evenly spaced places
-            middle = low + part * (high - low) // parts
-            window = np.arange(max(middle - widest // 4, low + 1), min(middle + widest // 4 + 1, high))
-            if len(window):
-                cuts.append(int(window[np.argmin(profile[window])]))
+    start = math.floor(blob.left)
+    stride = max(1, round(CUT_STRIDE * line_height))
     height, width = blob.mask.shape
-    columns = np.arange(width)[None, :]
+    rows = np.arange(blob.top, blob.bottom)
     boundaries = [np.full(height, -np.inf)]
     crossings = [0.0]
-    for cut in sorted(cuts):
-        boundary, crossed = _cut_path(blob, start + cut, slant=slant, line_height=line_height)
+    for cut in range(stride, math.ceil(blob.right - blob.left) - stride + 1, stride):
+        # Paths from neighbouring places may cross; each keeps right of the one before.
+        boundary = np.maximum(_cut_path(blob, start + cut, slant=slant, line_height=line_height), boundaries[-1])
+        if np.array_equal(boundary[rows], boundaries[-1][rows]):
+            continue  # the same cut as the one before: its path led into the same gap
         boundaries.append(boundary)
-        crossings.append(crossed / stroke)
+        inside = (boundary[rows] >= 0) & (boundary[rows] < width)
+        crossings.append(float(blob.mask[rows[inside], boundary[rows][inside].astype(int)].sum()) / stroke)
     boundaries.append(np.full(height, np.inf))
+    columns = np.arange(width)[None, :]
     pieces = []
     for index in range(len(boundaries) - 1):
         mask = blob.mask & (columns >= boundaries[index][:, None]) & (columns < boundaries[index + 1][:, None])
@@ -200,12 +176,12 @@ def _cut_blob(blob: _Piece, across: np.ndarray, *, slant: float, line_height: fl
     return pieces
 
 
-def _cut_path(blob: _Piece, position: float, *, slant: float, line_height: float) -> tuple[np.ndarray, float]:
+def _cut_path(blob: _Piece, position: float, *, slant: float, line_height: float) -> np.ndarray:
     """Where to cut `blob` near `position` (across the slant): for each row of the picture, the
-    column from which the right part starts, and how many stroke pixels the cut crosses. Through the
-    blob's rows it is the path from top to bottom, within a band around the slanted line, that
-    crosses the fewest stroke pixels (dynamic programming, a step of at most one column a row):
-    two touching digits are parted along their gap even where it bends."""
+    column from which the right part starts. Through the blob's rows it is the path from top to
+    bottom, within a band around the slanted line, that crosses the fewest stroke pixels (dynamic
+    programming, a step of at most one column a row): two touching digits are parted along their
+    gap even where it bends."""
     height, width = blob.mask.shape
     rows = np.arange(height)
     straight = np.round(position + slant * (rows - height / 2)).astype(int)
@@ -228,7 +204,7 @@ def _cut_path(blob: _Piece, position: float, *, slant: float, line_height: float
     chosen = xs[np.arange(len(cost)), path]
     boundary = straight.astype(float)
     boundary[top:bottom] = chosen
-    return boundary, float(blob.mask[rows[top:bottom], chosen].sum())
+    return boundary
 
 
 def without_ruling(ink: np.ndarray) -> np.ndarray:

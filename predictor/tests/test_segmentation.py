@@ -52,6 +52,15 @@ def test_a_touching_pair_is_cut_in_two(pair):
     assert _read(data) == pair
 
 
+@pytest.mark.parametrize(("digits", "seed", "rendering"), [
+    ("2026", 0, "photo"), ("1905", 3, "photo"), ("739", 3, "scan"), ("5408", 0, "scan"),
+])
+def test_touching_digits_are_parted_where_no_valley_shows_the_gap(digits, seed, rendering):
+    """Written close enough to overlap, these digits leave no dip in the ink across the slant where
+    they meet; cuts tried at close intervals still find the path between them."""
+    assert _read(_number(digits, spacing="touching", seed=seed, rendering=rendering)) == digits
+
+
 def _broken_five() -> bytes:
     """A "5" whose top bar was written apart from its body, black ink on white."""
     canvas = Image.new("L", (200, 200), 255)

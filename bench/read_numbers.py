@@ -6,7 +6,8 @@ apart, close or touching, rendered as a phone photo, lined or squared paper, a t
 a scan or white on black, and posted to POST /api/predict/ with Django's test client. A number
 counts only if the answer's "number" is exactly right. Non-digits (letters no reader takes for a
 digit, signs, doodles) must be answered 422 or flagged "uncertain". Single digits are posted as
-PNGs; calibration is the expected calibration error of their top-class confidence (15 bins).
+PNGs; calibration is the expected calibration error of their top-class confidence (15 bins), and
+for numbers of the whole reading's confidence against exact matches.
 
 `--split validation` writes with the last 5,000 MNIST *training* digits and validation-font
 letters, for making choices; `--split test` (the default) uses only test-split handwriting (MNIST
@@ -126,18 +127,23 @@ def main() -> None:
 
     def numbers_row(name: str, images, labels, *, seed: int, spacings=tuple(SPACINGS)) -> None:
         exact = inside = alone = digits = 0
+        confidences, right = [], []
         for picture in number_pictures(images, labels, count=args.numbers, seed=seed, spacings=spacings):
             answer = post(picture.data)
             read = answer["number"] if answer else ""
             exact += read == picture.label
+            confidences.append(answer["confidence"] if answer else 0.0)
+            right.append(read == picture.label)
             if len(read) == len(picture.label):
                 inside += sum(a == b for a, b in zip(read, picture.label))
             for index, truth in zip(picture.indices, picture.label):
                 single = post(png_bytes(images[index]))
                 alone += bool(single) and single["number"] == truth
             digits += len(picture.label)
+        ece = expected_calibration_error(np.array(confidences), np.array(right, dtype=float))
         rows.append((name, args.numbers, f"{exact / args.numbers:.2%} exact; digits {inside / digits:.2%} "
-                                         f"inside numbers, {alone / digits:.2%} alone"))
+                                         f"inside numbers, {alone / digits:.2%} alone; ECE of the number's "
+                                         f"confidence {ece:.2%}"))
 
     for seed, (name, (images, labels)) in enumerate(sources.items() if args.numbers else ()):
         numbers_row(f"{name}: numbers of 2–6 digits, all spacings", images, labels, seed=seed)

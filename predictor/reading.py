@@ -44,6 +44,10 @@ SINGLE_DIGIT_SIDE = 2 * MNIST_SIDE
 MAX_NON_DIGIT_SHARE = 0.5
 #: A digit's crop in its feedback token is at most this many pixels on its longer side.
 CROP_SIDE = 64
+#: A digit cut out of ink it touches may have been parted in the wrong place, which its classifier
+#: confidence cannot know: that confidence is multiplied by this. Fitted on numbers written from
+#: validation digits, by likelihood (docs/model.md, "Confidence of cut-out digits").
+CUT_OUT_RELIABILITY = 0.95
 
 
 @dataclass(frozen=True)
@@ -121,7 +125,8 @@ def read_number(*, data: bytes, feature_maps_for: Collection[int] = ()) -> Numbe
 
     Each digit's confidence is the classifier's probability for its digit, lowered in proportion
     when the detector doubts the mark is a digit at all (its score below `unsure_below`): a letter
-    the classifier calls a "4" with certainty is not a confident "4". Marks the detector refuses
+    the classifier calls a "4" with certainty is not a confident "4"; and lowered by
+    CUT_OUT_RELIABILITY when the digit was cut out of ink it touches. Marks the detector refuses
     are left out, and a picture that is mostly such marks is no number."""
     image, image_format = open_image(data, limits=ImageLimits(max_pixels=settings.MAX_IMAGE_PIXELS), side=None)
     classifier, detector = get_classifier(), get_detector()
@@ -135,6 +140,7 @@ def read_number(*, data: bytes, feature_maps_for: Collection[int] = ()) -> Numbe
     pictures = [segment.pixels for segment, _ in kept]
     boxes = [segment.box for segment, _ in kept]
     digit_scores = [one_digit for _, one_digit in kept]
+    reliabilities = [CUT_OUT_RELIABILITY if segment.cut_out else 1.0 for segment, _ in kept]
     predictions = [
         classifier.predict(pixels=pixels, with_feature_maps=index in feature_maps_for)
         for index, pixels in enumerate(pictures)
@@ -152,7 +158,9 @@ def read_number(*, data: bytes, feature_maps_for: Collection[int] = ()) -> Numbe
         except Exception:  # noqa: BLE001 - storage down (bucket outage, full disk): the reading still counts
             logger.exception("could not store an original; feedback on it will keep only the model input")
     digits = []
-    for index, (pixels, box, prediction, one_digit) in enumerate(zip(pictures, boxes, predictions, digit_scores)):
+    for index, (pixels, box, prediction, one_digit, reliability) in enumerate(
+        zip(pictures, boxes, predictions, digit_scores, reliabilities)
+    ):
         if several:  # each digit's token carries its own small crop; the whole picture rides with the reading
             original, original_format, stored = crop_png(image, box), "PNG", ""
         else:
@@ -170,7 +178,8 @@ def read_number(*, data: bytes, feature_maps_for: Collection[int] = ()) -> Numbe
             position=index if several else None,
             box=box if several else None,
         )
-        confidence = prediction.confidence * min(1.0, one_digit / detector.unsure_below)  # lowered for doubtful marks
+        # Lowered for doubtful marks, and for digits cut out of ink they touch.
+        confidence = prediction.confidence * min(1.0, one_digit / detector.unsure_below) * reliability
         digits.append(DigitReading(
             prediction=prediction, pixels=pixels, confidence=confidence,
             uncertain=confidence < settings.UNSURE_BELOW or one_digit < detector.unsure_below,

@@ -88,6 +88,7 @@ class DigitSegment:
     box: tuple[int, int, int, int]  # x, y, width, height in the ink picture's pixels
     pixels: np.ndarray  # 28×28 uint8
     is_digit: bool = True  # False: a mark read as no digit (a letter, a sign), best left out
+    cut_out: bool = False  # parted from ink it touches: where touching digits were cut apart
 
 
 def _box(mask: np.ndarray) -> tuple[int, int, int, int]:
@@ -339,6 +340,12 @@ class Layout:
         """The 28×28 picture the network reads for these pieces read as one digit."""
         return _prepared(self.ink, self.run_mask(run), self.near_strokes)
 
+    def cut_out(self, run: list[int]) -> bool:
+        """Whether the run was parted from ink of its own blob on either side."""
+        before, after = run[0] - 1, run[-1] + 1
+        return (before >= 0 and self.pieces[before].blob == self.pieces[run[0]].blob) or (
+            after < len(self.pieces) and self.pieces[after].blob == self.pieces[run[-1]].blob)
+
     def candidate_runs(self) -> list[list[int]]:
         """Every run of neighbouring pieces that the joining weighs as a digit by its shape."""
         shapes = _RunShapes(self.pieces, line_height=self.line_height)
@@ -396,4 +403,4 @@ def find_digits(ink: np.ndarray, *, score: Scorer) -> list[DigitSegment]:
             f"No digit found: the picture holds more than {MAX_DIGITS} marks; it looks like text or texture."
         )
     return [DigitSegment(mask=found.run_mask(run), box=_box(found.run_mask(run)), pixels=found.prepared(run),
-                         is_digit=is_digit) for run, is_digit in runs]
+                         is_digit=is_digit, cut_out=found.cut_out(run)) for run, is_digit in runs]

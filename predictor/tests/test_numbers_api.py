@@ -16,9 +16,9 @@ SAMPLE = {int(label): DIGITS[index] for index, label in reversed(list(enumerate(
 URL = "/api/predict/"
 
 
-def number_png(digits: str, *, seed: int = 0, rendering: str = "scan") -> bytes:
+def number_png(digits: str, *, seed: int = 0, rendering: str = "scan", spacing: str = "apart") -> bytes:
     rng = np.random.default_rng(seed)
-    ink, _ = compose([SAMPLE[int(d)] for d in digits], rng=rng, spacing="apart")
+    ink, _ = compose([SAMPLE[int(d)] for d in digits], rng=rng, spacing=spacing)
     return render(ink, rendering=rendering, rng=rng)[0]
 
 
@@ -43,6 +43,20 @@ def test_a_number_is_read_whole_and_digit_by_digit(client, settings):
     digit_ticket = read_feedback_token(body["digits"][1]["feedback_token"], max_age=60)
     assert (digit_ticket.reading_id, digit_ticket.position) == (ticket.reading_id, 1)
     assert Image.open(__import__("io").BytesIO(digit_ticket.original)).format == "PNG"  # its own crop
+
+
+def test_digits_cut_apart_are_less_sure_than_their_classifier(client):
+    """Parting touching digits can go wrong where the classifier cannot see it: a cut-out digit's
+    confidence is its probability lowered by CUT_OUT_RELIABILITY; digits written apart keep theirs."""
+    from predictor.reading import CUT_OUT_RELIABILITY
+
+    touching = predict(client, number_png("42", spacing="touching")).json()
+    assert touching["number"] == "42"
+    for digit in touching["digits"]:
+        assert digit["confidence"] <= CUT_OUT_RELIABILITY * max(digit["probabilities"]) + 1e-6
+    apart = predict(client, number_png("42")).json()
+    assert apart["number"] == "42"
+    assert any(digit["confidence"] > CUT_OUT_RELIABILITY * max(digit["probabilities"]) for digit in apart["digits"])
 
 
 def test_one_digit_keeps_the_old_meaning(client):

@@ -50,6 +50,14 @@ def test_a_touching_pair_is_cut_in_two(pair):
     _, blobs = ndimage.label(stroke_pixels(ink), structure=np.ones((3, 3)))
     assert blobs == 1  # the two digits really touch
     assert _read(data) == pair
+    segments = find_digits(ink, score=_score)
+    assert all(segment.cut_out for segment in segments)
+
+
+def test_digits_written_apart_are_not_cut_out():
+    image, _ = open_image(_number("2026", spacing="apart"), side=None)
+    segments = find_digits(picture_ink(image, side=working_side(image.size)), score=_score)
+    assert len(segments) == 4 and not any(segment.cut_out for segment in segments)
 
 
 @pytest.mark.parametrize(("digits", "seed", "rendering"), [

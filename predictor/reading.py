@@ -31,7 +31,7 @@ from predictor.preprocessing import (
     prepare_digit,
     working_side,
 )
-from predictor.rejection import NOT_A_DIGIT, get_detector
+from predictor.rejection import NOT_A_DIGIT, get_detector, get_segment_scorer
 from predictor.segmentation import DigitSegment, Scorer, find_digits
 from predictor.services import store_original
 from predictor.tokens import ReadDigit, make_feedback_token, make_reading_token
@@ -47,7 +47,7 @@ CROP_SIDE = 64
 #: A digit cut out of ink it touches may have been parted in the wrong place, which its classifier
 #: confidence cannot know: that confidence is multiplied by this. Fitted on numbers written from
 #: validation digits, by likelihood (docs/model.md, "Confidence of cut-out digits").
-CUT_OUT_RELIABILITY = 0.95
+CUT_OUT_RELIABILITY = 0.96
 
 
 @dataclass(frozen=True)
@@ -129,9 +129,9 @@ def read_number(*, data: bytes, feature_maps_for: Collection[int] = ()) -> Numbe
     CUT_OUT_RELIABILITY when the digit was cut out of ink it touches. Marks the detector refuses
     are left out, and a picture that is mostly such marks is no number."""
     image, image_format = open_image(data, limits=ImageLimits(max_pixels=settings.MAX_IMAGE_PIXELS), side=None)
-    classifier, detector = get_classifier(), get_detector()
+    classifier, detector, segment_scorer = get_classifier(), get_detector(), get_segment_scorer()
     segments = _segments(
-        image, score=lambda pixels: (classifier.predict(pixels=pixels).confidence, detector.score(pixels))
+        image, score=lambda pixels: (classifier.predict(pixels=pixels).confidence, segment_scorer.score(pixels))
     )
     scored = [(segment, detector.score(segment.pixels)) for segment in segments]
     kept = [(segment, one_digit) for segment, one_digit in scored if segment.is_digit and one_digit >= detector.threshold]

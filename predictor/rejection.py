@@ -3,7 +3,10 @@
 The detector (`training.detector`) is a second, small LiteRT network that scores how much a
 prepared picture looks like one whole digit rather than a letter, a sign, a doodle, part of a digit
 or two digits that touch. Its refusal threshold was chosen on validation digits and is read from
-its card. Like the classifier, it is loaded lazily in each process, after any fork.
+its card. A twin network of the same shape, the segment scorer, was also trained on the pieces
+the segmenter cuts out of numbers; it judges which pieces make whole digits when a number is
+joined (`predictor.segmentation`), and the detector alone decides what is refused. Like the
+classifier, both are loaded lazily in each process, after any fork.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import numpy as np
 
 DETECTOR_FILENAME = "detector.tflite"
 DETECTOR_CARD = "detector_card.json"
+SEGMENT_SCORER_FILENAME = "segment_scorer.tflite"
+SEGMENT_SCORER_CARD = "segment_scorer_card.json"
 OUTPUT_NAME = "one_digit"
 NOT_A_DIGIT = "No digit found: this looks like a letter, a sign or a drawing, not a digit."
 
@@ -24,13 +29,14 @@ NOT_A_DIGIT = "No digit found: this looks like a letter, a sign or a drawing, no
 class DigitDetector:
     """Thread-safe (calls take a lock, as LiteRT interpreters are not)."""
 
-    def __init__(self, *, directory: Path, threads: int = 1):
+    def __init__(self, *, directory: Path, threads: int = 1, filename: str = DETECTOR_FILENAME,
+                 card_name: str = DETECTOR_CARD):
         from ai_edge_litert.interpreter import Interpreter
 
-        card = json.loads((directory / DETECTOR_CARD).read_text())
+        card = json.loads((directory / card_name).read_text())
         self.threshold = float(card["threshold"])  # below: not a digit, refused
         self.unsure_below = float(card["unsure_below"])  # below: a doubtful digit, flagged unsure
-        self._interpreter = Interpreter(model_path=str(directory / DETECTOR_FILENAME), num_threads=threads)
+        self._interpreter = Interpreter(model_path=str(directory / filename), num_threads=threads)
         self._interpreter.allocate_tensors()
         signature = self._interpreter.get_signature_runner()
         self._input = signature.get_input_details()["image"]["index"]
@@ -49,20 +55,32 @@ class DigitDetector:
         return self.score(pixels) >= self.threshold
 
 
-_detectors: dict[int, DigitDetector] = {}
+_loaded: dict[tuple[int, str], DigitDetector] = {}
 _lock = threading.Lock()
 
 
-def get_detector() -> DigitDetector:
-    """This process's detector (the bundled one), created on first use after any fork."""
+def _bundled(filename: str, card_name: str) -> DigitDetector:
+    """This process's copy of a bundled network, created on first use after any fork."""
     from django.conf import settings
 
-    pid = os.getpid()
-    detector = _detectors.get(pid)
-    if detector is None:
+    key = (os.getpid(), filename)
+    network = _loaded.get(key)
+    if network is None:
         with _lock:
-            detector = _detectors.get(pid)
-            if detector is None:
-                _detectors.clear()  # a forked worker drops its parent's
-                detector = _detectors[pid] = DigitDetector(directory=Path(settings.BUNDLED_MODEL_DIR))
-    return detector
+            network = _loaded.get(key)
+            if network is None:
+                for stale in [k for k in _loaded if k[0] != key[0]]:  # a forked worker drops its parent's
+                    del _loaded[stale]
+                network = _loaded[key] = DigitDetector(directory=Path(settings.BUNDLED_MODEL_DIR), filename=filename,
+                                                       card_name=card_name)
+    return network
+
+
+def get_detector() -> DigitDetector:
+    """The bundled digit detector: refuses non-digits, flags doubtful ones."""
+    return _bundled(DETECTOR_FILENAME, DETECTOR_CARD)
+
+
+def get_segment_scorer() -> DigitDetector:
+    """The bundled segment scorer: how much a piece cut out of a number looks like one whole digit."""
+    return _bundled(SEGMENT_SCORER_FILENAME, SEGMENT_SCORER_CARD)

@@ -3,9 +3,14 @@
 The digit classifier always answers one of ten digits, and confidently so for a letter or two
 digits that touch (it never saw either). The detector was trained for exactly that question, on
 MNIST training digits (with the base model's styles and augmentation) against pictures that are
-not one digit (`training.negatives`). Serving uses it to refuse non-digits and to tell the
-segmenter whether a cut-out piece is a whole digit. It is trained once, by `train_detector`, and
-bundled beside the base model; finetuning does not change it.
+not one digit (`training.negatives`). Serving uses it to refuse non-digits.
+
+Its twin, the segment scorer, is the same network trained on the same pictures and, besides, on
+the pieces the segmenter cuts out of numbers written from training digits, labelled whole digit or
+not (`training.segmentation_examples`): it tells the segmenter which pieces make whole digits. It
+learns that task better than the detector, and the detector refuses more letters without it
+(docs/model.md), so each does one. Both are trained once, by `train_detector` (`--segment-scorer`
+for the twin), and bundled beside the base model; finetuning does not change them.
 
 Choices are made on validation data carved from training data: the last VALIDATION_DIGITS MNIST
 training digits (never trained on), augmented as training augments them, and non-digits made from
@@ -29,7 +34,9 @@ from predictor.rejection import DETECTOR_CARD, DETECTOR_FILENAME, OUTPUT_NAME
 from training.augment import AugmentConfig, augment_batch
 from training.calibration import calibration_pictures
 from training.mnist import load_mnist
+from predictor.segmentation import Scorer
 from training.negatives import load_glyphs, non_digits
+from training.segmentation_examples import segmentation_examples
 from training.styles import with_european_styles
 
 VALIDATION_DIGITS = 5000
@@ -51,6 +58,10 @@ class DetectorConfig:
     #: against 82.3 %) but costs 180 µs a picture against 55, a seventh of a small upload's request.
     filters: tuple[int, ...] = (16, 32, 64)
     dense: int = 64
+    #: For the segment scorer: numbers written from training digits whose candidate runs, as the
+    #: segmenter cuts them, are learnt from too (`training.segmentation_examples`; 0 for the
+    #: detector), and a sixth as many from the validation digits to report on.
+    segmentation_numbers: int = 0
     train_limit: int | None = None  # a slice of the training digits, for tests
     validation_digits: int = VALIDATION_DIGITS
 
@@ -89,8 +100,25 @@ def _batches(x: np.ndarray, y: np.ndarray, *, config: DetectorConfig) -> tf.data
     return batches.map(make_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(4)
 
 
+def _segmenter_scorer() -> Scorer:
+    """A scorer for the segmenter made of the bundled classifier (not whatever version is active)
+    and the bundled detector: the segment scorer being trained cannot yet judge its own examples,
+    so the runs learnt from are those the segmenter weighs with the detector in its place."""
+    from django.conf import settings
+
+    from modelfiles import bundled_model_files
+    from predictor.inference import DigitClassifier
+    from predictor.rejection import DigitDetector
+
+    bundled = Path(settings.BUNDLED_MODEL_DIR)
+    classifier = DigitClassifier(files=bundled_model_files(directory=bundled))
+    detector = DigitDetector(directory=bundled)
+    return lambda pixels: (classifier.predict(pixels=pixels).confidence, detector.score(pixels))
+
+
 def training_data(*, data_path: str | Path | None, config: DetectorConfig) -> dict[str, np.ndarray]:
-    """Training and validation pictures (label 1: one digit) from MNIST train and the glyphs."""
+    """Training and validation pictures (label 1: one digit) from MNIST train and the glyphs, and
+    the runs the segmenter weighs in numbers written from them."""
     mnist = load_mnist(path=data_path)
     digits, labels = mnist.x_train[:-VALIDATION_DIGITS][: config.train_limit], mnist.y_train[:-VALIDATION_DIGITS][: config.train_limit]
     held = slice(len(mnist.x_train) - VALIDATION_DIGITS, len(mnist.x_train) - VALIDATION_DIGITS + config.validation_digits)
@@ -102,13 +130,23 @@ def training_data(*, data_path: str | Path | None, config: DetectorConfig) -> di
                            glyphs=glyphs[~held_font])
     held_styled = with_european_styles(held_digits, held_labels, fraction=0.2, seed=config.seed + 1, hooked_nines=0.35)
     held_negatives = non_digits(held_digits, count=len(held_digits), seed=config.seed + 1, glyphs=glyphs[held_font])
+    runs, run_labels = np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.float32)
+    held_runs, held_run_labels = runs, run_labels
+    if config.segmentation_numbers:
+        score = _segmenter_scorer()
+        runs, run_labels = segmentation_examples(digits, count=config.segmentation_numbers, seed=config.seed,
+                                                 score=score)
+        held_runs, held_run_labels = segmentation_examples(
+            held_digits, count=max(config.segmentation_numbers // 6, 1), seed=config.seed + 1, score=score)
     return {
-        "x": np.concatenate([styled, negatives]),
-        "y": np.concatenate([np.ones(len(styled)), np.zeros(len(negatives))]).astype(np.float32),
+        "x": np.concatenate([styled, negatives, runs]),
+        "y": np.concatenate([np.ones(len(styled)), np.zeros(len(negatives)), run_labels]).astype(np.float32),
         # The held-out digits as training shows them (thinner, thicker, blurred, thresholded,
         # low-resolution, stretched): they stand for writers and scanners MNIST lacks.
         "valid_digits": calibration_pictures(held_styled, held_labels, seed=config.seed + 2, count=len(held_styled))[0],
         "valid_non_digits": held_negatives,
+        "valid_runs": held_runs,
+        "valid_run_labels": held_run_labels,
     }
 
 
@@ -118,7 +156,10 @@ def choose_threshold(digit_scores: np.ndarray, *, refused_digits: float) -> floa
     return float(np.quantile(digit_scores, refused_digits))
 
 
-def train_detector(*, output_dir: Path, data_path: str | Path | None, config: DetectorConfig, verbose: int = 1) -> dict:
+def train_detector(
+    *, output_dir: Path, data_path: str | Path | None, config: DetectorConfig, verbose: int = 1,
+    filename: str = DETECTOR_FILENAME, card_name: str = DETECTOR_CARD,
+) -> dict:
     """Train, choose the refusal threshold on validation data, export LiteRT, write the card."""
     started = time.monotonic()
     keras.utils.set_random_seed(config.seed)
@@ -133,10 +174,13 @@ def train_detector(*, output_dir: Path, data_path: str | Path | None, config: De
     model.fit(_batches(data["x"], data["y"], config=config), epochs=config.epochs, steps_per_epoch=steps, verbose=verbose)
     digit_scores = model.predict(data["valid_digits"][..., None].astype("float32"), batch_size=1000, verbose=0)[:, 0]
     other_scores = model.predict(data["valid_non_digits"][..., None].astype("float32"), batch_size=1000, verbose=0)[:, 0]
+    run_scores = (model.predict(data["valid_runs"][..., None].astype("float32"), batch_size=1000, verbose=0)[:, 0]
+                  if len(data["valid_runs"]) else np.zeros(0))
+    whole = data["valid_run_labels"] == 1
     threshold = choose_threshold(digit_scores, refused_digits=config.refused_digits)
     unsure_below = choose_threshold(digit_scores, refused_digits=config.doubted_digits)
     output_dir.mkdir(parents=True, exist_ok=True)
-    path = output_dir / DETECTOR_FILENAME
+    path = output_dir / filename
     keras.Model(model.input, {OUTPUT_NAME: model.output}).export(str(path), format="litert", verbose=False)
     card = {
         "threshold": round(threshold, 6),
@@ -148,11 +192,17 @@ def train_detector(*, output_dir: Path, data_path: str | Path | None, config: De
             "non_digits_refused": round(float(np.mean(other_scores < threshold)), 6),
             "digits_doubted": round(float(np.mean(digit_scores < unsure_below)), 6),
             "non_digits_doubted": round(float(np.mean(other_scores < unsure_below)), 6),
+            # The segmenter's runs in numbers written from validation digits (segment scorer only):
+            # whole digits should pass, parts and pairs score low.
+            "runs_whole": int(whole.sum()),
+            "runs_whole_below_half": round(float(np.mean(run_scores[whole] < 0.5)), 6) if whole.any() else None,
+            "runs_broken": int((~whole).sum()),
+            "runs_broken_below_half": round(float(np.mean(run_scores[~whole] < 0.5)), 6) if (~whole).any() else None,
         },
         "config": asdict(config),
         "trained_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "training_seconds": round(time.monotonic() - started, 1),
         "versions": {"tensorflow": tf.__version__, "keras": keras.__version__},
     }
-    (output_dir / DETECTOR_CARD).write_text(json.dumps(card, indent=2) + "\n")
+    (output_dir / card_name).write_text(json.dumps(card, indent=2) + "\n")
     return card

@@ -51,6 +51,15 @@ def compose(
     digits: list[np.ndarray], *, rng: np.random.Generator, spacing: str = "apart", height: int = 80
 ) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
     """The digits written side by side as ink (0‥1) on an empty field, and each digit's box."""
+    ink, boxes, _ = compose_with_owners(digits, rng=rng, spacing=spacing, height=height)
+    return ink, boxes
+
+
+def compose_with_owners(
+    digits: list[np.ndarray], *, rng: np.random.Generator, spacing: str = "apart", height: int = 80
+) -> tuple[np.ndarray, list[tuple[int, int, int, int]], np.ndarray]:
+    """As `compose`, and which digit each pixel's ink belongs to (its index; −1 where there is
+    none): where touching digits overlap, the one with more ink there."""
     slant = rng.uniform(-0.25, 0.25)
     low, high = SPACINGS[spacing]
     inks = []
@@ -61,6 +70,7 @@ def compose(
     gaps = [round(rng.uniform(low, high) * height) for _ in inks[1:]]
     width = sum(ink.shape[1] for ink in inks) + sum(gaps) + 2 * margin
     field = np.zeros((2 * height + 2 * margin, max(width, height + 2 * margin)))
+    owner = np.full(field.shape, -1, dtype=np.int16)
     boxes = []
     x = margin
     for index, ink in enumerate(inks):
@@ -70,13 +80,15 @@ def compose(
                 x = _touching_position(field, ink, x - gaps[index - 1], baseline=margin + height, reach=height // 5)
         top = margin + height - ink.shape[0] + round(rng.uniform(-0.06, 0.06) * height)
         region = field[top : top + ink.shape[0], x : x + ink.shape[1]]
-        np.maximum(region, ink[: region.shape[0], : region.shape[1]], out=region)
+        own = ink[: region.shape[0], : region.shape[1]]
+        owner[top : top + ink.shape[0], x : x + ink.shape[1]][(own > 0.08) & (own >= region)] = index
+        np.maximum(region, own, out=region)
         boxes.append((x, top, ink.shape[1], ink.shape[0]))
         x += ink.shape[1]
     rows, cols = np.flatnonzero(field.max(1) > 0.08), np.flatnonzero(field.max(0) > 0.08)
     top, left = max(rows[0] - margin, 0), max(cols[0] - margin, 0)
-    field = field[top : rows[-1] + margin + 1, left : cols[-1] + margin + 1]
-    return field, [(bx - left, by - top, bw, bh) for bx, by, bw, bh in boxes]
+    crop = np.s_[top : rows[-1] + margin + 1, left : cols[-1] + margin + 1]
+    return field[crop], [(bx - left, by - top, bw, bh) for bx, by, bw, bh in boxes], owner[crop]
 
 
 def _touching_position(field: np.ndarray, ink: np.ndarray, x: int, *, baseline: int, reach: int) -> int:

@@ -10,7 +10,7 @@ from scipy import ndimage
 from predictor.inference import get_classifier
 from predictor.preprocessing import NoDigitFound, open_image, picture_ink, prepare_digit, stroke_pixels, working_side
 from predictor.reading import read_number
-from predictor.rejection import get_detector
+from predictor.rejection import get_segment_scorer
 from predictor.segmentation import MAX_DIGITS, find_digits
 from predictor.tests import renders
 from training.number_pictures import compose, render
@@ -21,7 +21,7 @@ SAMPLE = {int(label): DIGITS[index] for index, label in reversed(list(enumerate(
 
 
 def _score(pixels: np.ndarray) -> tuple[float, float]:
-    return get_classifier().predict(pixels=pixels).confidence, get_detector().score(pixels)
+    return get_classifier().predict(pixels=pixels).confidence, get_segment_scorer().score(pixels)
 
 
 def _read(data: bytes) -> str:

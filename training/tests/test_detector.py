@@ -60,6 +60,52 @@ def test_train_detector_writes_a_litert_file_and_a_card(mnist_path, tmp_path, ca
     assert "Threshold" in capsys.readouterr().out
 
 
+@pytest.mark.slow
+def test_train_detector_can_train_the_segment_scorer(mnist_path, tmp_path):
+    output = tmp_path / "scorer"
+    call_command("train_detector", data=str(mnist_path), epochs=1, train_limit=600, segment_scorer=True,
+                 segmentation_numbers=12, output=str(output), verbosity=0)
+    assert {path.name for path in output.iterdir()} == {"segment_scorer.tflite", "segment_scorer_card.json"}
+    card = json.loads((output / "segment_scorer_card.json").read_text())
+    assert card["config"]["segmentation_numbers"] == 12
+    assert card["validation"]["runs_whole"] > 0 and card["validation"]["runs_broken"] > 0
+
+
+def test_segmentation_numbers_are_only_for_the_segment_scorer(tmp_path):
+    with pytest.raises(CommandError, match="add --segment-scorer"):
+        call_command("train_detector", "--segmentation-numbers=5", output=str(tmp_path / "o"), verbosity=0)
+
+
+def test_the_bundled_segment_scorer_tells_whole_digits_from_pieces(settings):
+    """On the pieces of numbers written from the test samples, whole digits score high, halves and
+    pairs low: better than the detector, which learnt pieces only from pairs slid together."""
+    from pathlib import Path
+
+    from predictor.rejection import SEGMENT_SCORER_CARD, SEGMENT_SCORER_FILENAME
+    from predictor.segmentation import layout
+    from training.segmentation_examples import label_runs, written_number
+
+    bundled = Path(settings.BUNDLED_MODEL_DIR)
+    scorer = DigitDetector(directory=bundled, filename=SEGMENT_SCORER_FILENAME, card_name=SEGMENT_SCORER_CARD)
+    detector = DigitDetector(directory=bundled)
+    rng = np.random.default_rng(4)
+    scored = {"scorer": ([], []), "detector": ([], [])}
+    for _ in range(12):
+        chosen = rng.choice(len(DIGITS), size=3, replace=False)
+        seen, owner = written_number([DIGITS[i] for i in chosen], rng=rng, spacing="touching", rendering="scan")
+        found = layout(seen, score=lambda pixels: (1.0, detector.score(pixels)))
+        for run, label in label_runs(found, owner):
+            pixels = found.prepared(run)
+            for name, network in (("scorer", scorer), ("detector", detector)):
+                scored[name][label].append(network.score(pixels))
+    def errors(name):
+        broken, whole = scored[name]
+        return np.mean(np.array(broken) >= 0.5) + np.mean(np.array(whole) < 0.5)
+    assert len(scored["scorer"][0]) > 20 and len(scored["scorer"][1]) > 10
+    assert errors("scorer") < 0.2
+    assert errors("scorer") < errors("detector")
+
+
 def test_train_detector_refuses_bad_numbers_before_training(tmp_path):
     with pytest.raises(CommandError, match="--epochs: must be at least 1"):
         call_command("train_detector", "--epochs=0", output=str(tmp_path / "o"), verbosity=0)

@@ -10,11 +10,15 @@ from django.core.management.base import BaseCommand, CommandError
 from training.management.arguments import check_numbers
 from training.mnist import MnistFileInvalid
 
+#: Numbers written from training digits whose pieces the segment scorer learns from.
+SEGMENT_SCORER_NUMBERS = 2000
+
 
 class Command(BaseCommand):
     help = (
         "Train the digit detector (one digit or not) on MNIST training digits against letters, signs, "
-        "scribbles, fragments and touching pairs; write detector.tflite and its card."
+        "scribbles, fragments and touching pairs; write detector.tflite and its card (or, with --segment-scorer, "
+        "its twin that judges the pieces the segmenter cuts out of numbers)."
     )
 
     def add_arguments(self, parser):
@@ -22,6 +26,15 @@ class Command(BaseCommand):
         parser.add_argument("--epochs", type=int, default=None, help="Training epochs (default 6).")
         parser.add_argument("--seed", type=int, default=1, help="Random seed (default 1).")
         parser.add_argument("--train-limit", type=int, default=None, help="Use only the first N training digits.")
+        parser.add_argument(
+            "--segment-scorer", action="store_true",
+            help="Train the segment scorer instead: the same network, also taught the pieces the segmenter cuts "
+            "out of numbers; writes segment_scorer.tflite and segment_scorer_card.json.",
+        )
+        parser.add_argument(
+            "--segmentation-numbers", type=int, default=None,
+            help=f"With --segment-scorer: numbers whose pieces are learnt from (default {SEGMENT_SCORER_NUMBERS}).",
+        )
         parser.add_argument(
             "--render-glyphs",
             action="store_true",
@@ -32,12 +45,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--output",
             default=None,
-            help="Directory for detector.tflite and detector_card.json (default: training/runs/detector; "
-            "copy both into training/base_model/ to bundle them).",
+            help="Directory for the network and its card (default: training/runs/detector; copy both into "
+            "training/base_model/ to bundle them).",
         )
 
     def handle(self, *args, **options):
-        check_numbers(options, counts=("epochs", "train_limit"), seeds=("seed",), shares=())
+        check_numbers(options, counts=("epochs", "train_limit", "segmentation_numbers"), seeds=("seed",), shares=())
         from training.detector import DetectorConfig, train_detector  # TensorFlow loads only when training
 
         config = DetectorConfig(seed=options["seed"], train_limit=options["train_limit"])
@@ -45,6 +58,15 @@ class Command(BaseCommand):
             config.validation_digits = min(config.validation_digits, options["train_limit"])
         if options["epochs"] is not None:
             config.epochs = options["epochs"]
+        if options["segmentation_numbers"] is not None and not options["segment_scorer"]:
+            raise CommandError("--segmentation-numbers is for the segment scorer: add --segment-scorer.")
+        files, network = {}, "detector"
+        if options["segment_scorer"]:
+            from predictor.rejection import SEGMENT_SCORER_CARD, SEGMENT_SCORER_FILENAME
+
+            config.segmentation_numbers = options["segmentation_numbers"] or SEGMENT_SCORER_NUMBERS
+            files = {"filename": SEGMENT_SCORER_FILENAME, "card_name": SEGMENT_SCORER_CARD}
+            network = "segment scorer"
         data = options["data"] or settings.MNIST_PATH
         if options["data"] and not Path(options["data"]).is_file():
             raise CommandError(f"MNIST file not found: {options['data']}")
@@ -55,10 +77,10 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot write to --output {output}: {error.strerror or error}") from error
         if options["render_glyphs"]:
             self._render_glyphs()
-        self.stdout.write(f"Training the detector {config.epochs} epochs, seed {config.seed}, data {data} → {output}")
+        self.stdout.write(f"Training the {network} {config.epochs} epochs, seed {config.seed}, data {data} → {output}")
         try:
             card = train_detector(output_dir=output, data_path=data, config=config,
-                                  verbose=2 if options["verbosity"] >= 1 else 0)
+                                  verbose=2 if options["verbosity"] >= 1 else 0, **files)
         except (FileNotFoundError, MnistFileInvalid) as error:
             raise CommandError(str(error)) from error
         valid = card["validation"]

@@ -1,8 +1,8 @@
-"""What the segmenter weighs, labelled: for teaching the digit detector to judge cut-out pieces.
+"""What the segmenter weighs, labelled: for teaching the segment scorer to judge cut-out pieces.
 
 The segmenter (`predictor.segmentation`) cuts a picture of a number into pieces and weighs runs of
-them as digits; the detector's score decides between a run that is one whole digit and one that is
-half a digit, or a digit with a bite of its neighbour. Pairs slid together and fragments cut
+them as digits; the segment scorer's score decides between a run that is one whole digit and one
+that is half a digit, or a digit with a bite of its neighbour. Pairs slid together and fragments cut
 straight (`training.negatives`) are only a sketch of those. Here numbers are written from training
 digits (`training.number_pictures`), rendered the ways people upload them, read into pieces by the
 server's own code, and every run it would weigh is labelled by whose ink it holds: one whole digit
@@ -38,7 +38,9 @@ class RunLabelling:
     broken_coverage: float = 0.7
 
 
-def label_runs(found: Layout, owner: np.ndarray, *, labelling: RunLabelling = RunLabelling()) -> list[tuple[list[int], int]]:
+def label_runs(
+    found: Layout, owner: np.ndarray, *, labelling: RunLabelling = RunLabelling()
+) -> list[tuple[list[int], int]]:
     """Each candidate run of `found` with 1 (one whole digit), 0 (not one) — runs too close to
     call are left out. `owner`: the digit index of each pixel of the ink picture, −1 for none."""
     digits = int(owner.max()) + 1

@@ -101,6 +101,15 @@ def _segments(image: Image.Image, *, score: Scorer) -> list[DigitSegment]:
     ]
 
 
+def _one_digit(segment: DigitSegment, detector) -> float:
+    """The detector's score for the mark: the lower of its picture's and, where specks inside its
+    box were dropped, of its picture with them."""
+    score = detector.score(segment.pixels)
+    if segment.with_specks is not None:
+        score = min(score, detector.score(segment.with_specks))
+    return score
+
+
 def crop_png(image: Image.Image, box: tuple[int, int, int, int] | list[int]) -> bytes:
     """The part of the picture (from `open_image`) around one digit's `box` (in the uploaded
     file's pixels), small, as PNG bytes: the digit's own picture in its feedback record."""
@@ -133,7 +142,7 @@ def read_number(*, data: bytes, feature_maps_for: Collection[int] = ()) -> Numbe
     segments = _segments(
         image, score=lambda pixels: (classifier.predict(pixels=pixels).confidence, segment_scorer.score(pixels))
     )
-    scored = [(segment, detector.score(segment.pixels)) for segment in segments]
+    scored = [(segment, _one_digit(segment, detector)) for segment in segments]
     kept = [(segment, one_digit) for segment, one_digit in scored if segment.is_digit and one_digit >= detector.threshold]
     if not kept or len(segments) - len(kept) > MAX_NON_DIGIT_SHARE * len(segments):
         raise NoDigitFound(NOT_A_DIGIT)

@@ -89,6 +89,9 @@ class DigitSegment:
     pixels: np.ndarray  # 28×28 uint8
     is_digit: bool = True  # False: a mark read as no digit (a letter, a sign), best left out
     cut_out: bool = False  # parted from ink it touches: where touching digits were cut apart
+    #: The 28×28 picture with the specks inside its box put back (a face's eyes inside its circle),
+    #: when there are any: what the refusal detector judges besides `pixels`.
+    with_specks: np.ndarray | None = None
 
 
 def _box(mask: np.ndarray) -> tuple[int, int, int, int]:
@@ -323,6 +326,7 @@ class Layout:
 
     ink: np.ndarray
     strokes: np.ndarray  # every stroke pixel kept (specks and paper lines gone)
+    specks: np.ndarray  # the stroke pixels dropped as specks
     near_strokes: np.ndarray  # the strokes grown by two pixels
     pieces: list[_Piece]
     line_height: float
@@ -339,6 +343,16 @@ class Layout:
     def prepared(self, run: list[int]) -> np.ndarray:
         """The 28×28 picture the network reads for these pieces read as one digit."""
         return _prepared(self.ink, self.run_mask(run), self.near_strokes)
+
+    def with_specks(self, mask: np.ndarray) -> np.ndarray | None:
+        """The 28×28 picture of `mask` with the specks inside its box put back, or None if none are:
+        dust is dropped before reading, but marks inside a digit (eyes in a circle) make it no digit."""
+        x, y, width, height = _box(mask)
+        inside = np.zeros_like(mask)
+        inside[y : y + height, x : x + width] = self.specks[y : y + height, x : x + width]
+        if not inside.any():
+            return None
+        return _prepared(self.ink, mask | inside, self.near_strokes)
 
     def cut_out(self, run: list[int]) -> bool:
         """Whether the run was parted from ink of its own blob on either side."""
@@ -361,12 +375,16 @@ def layout(ink: np.ndarray, *, score: Scorer) -> Layout:
     check_looks_drawn(ink)
     labels, kept = _blobs(ink)
     strokes = np.isin(labels, kept)
+    specks = (labels > 0) & ~strokes
     slant = _slant(labels, kept)
     rows, cols = np.indices(ink.shape)
     across = cols - slant * (rows - ink.shape[0] / 2)  # x with the writer's slant taken out
     blobs = [_piece(labels == label, across, blob=label) for label in kept]
     tallest = max(blob.height for blob in blobs)  # the line: how tall its full-height blobs are
     line_height = float(np.median([blob.height for blob in blobs if blob.height >= tallest / 2]))
+    small = [blob for blob in blobs if max(blob.height, blob.right - blob.left) < SPECK_SIDE * line_height]
+    for blob in small:
+        specks |= blob.mask
     blobs = [blob for blob in blobs if max(blob.height, blob.right - blob.left) >= SPECK_SIDE * line_height]
     if len(blobs) > MAX_DIGIT_PARTS * MAX_DIGITS:
         raise NoDigitFound("No digit found: the picture looks like noise or texture, not digits.")
@@ -385,7 +403,8 @@ def layout(ink: np.ndarray, *, score: Scorer) -> Layout:
     pieces = [piece for blob in blobs
               for piece in ([blob] if settled(blob) else _cut_blob(blob, across, slant=slant, line_height=line_height))]
     pieces.sort(key=lambda piece: (piece.left + piece.right) / 2)
-    return Layout(ink=ink, strokes=strokes, near_strokes=near_strokes, pieces=pieces, line_height=line_height)
+    return Layout(ink=ink, strokes=strokes, specks=specks, near_strokes=near_strokes, pieces=pieces,
+                  line_height=line_height)
 
 
 def find_digits(ink: np.ndarray, *, score: Scorer) -> list[DigitSegment]:
@@ -397,10 +416,11 @@ def find_digits(ink: np.ndarray, *, score: Scorer) -> list[DigitSegment]:
     if len(runs) == 1:  # one mark: every stroke `prepare_digit` keeps, so a digit reads as it always has
         strokes = found.strokes
         return [DigitSegment(mask=strokes, box=_box(strokes), pixels=digit_from_ink(ink=found.ink, mask=strokes),
-                             is_digit=runs[0][1])]
+                             is_digit=runs[0][1], with_specks=found.with_specks(strokes))]
     if len(runs) > MAX_DIGITS:
         raise NoDigitFound(
             f"No digit found: the picture holds more than {MAX_DIGITS} marks; it looks like text or texture."
         )
     return [DigitSegment(mask=found.run_mask(run), box=_box(found.run_mask(run)), pixels=found.prepared(run),
-                         is_digit=is_digit, cut_out=found.cut_out(run)) for run, is_digit in runs]
+                         is_digit=is_digit, cut_out=found.cut_out(run), with_specks=found.with_specks(found.run_mask(run)))
+            for run, is_digit in runs]

@@ -90,6 +90,9 @@ def test_specks_beside_a_number_are_ignored():
         ink[y : y + 3, x : x + 3] = 1.0
     data, _ = render(ink, rendering="scan", rng=rng)
     assert _read(data) == "37"
+    image, _ = open_image(data, side=None)
+    segments = find_digits(picture_ink(image, side=working_side(image.size)), score=_score)
+    assert all(segment.with_specks is None for segment in segments)  # none inside a digit's box
 
 
 def test_a_one_beside_a_zero_is_two_digits():

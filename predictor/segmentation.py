@@ -368,6 +368,15 @@ class Layout:
                 if shapes.may_be_digit(start, end)]
 
 
+def _extent(blobs: list[_Piece]) -> float:
+    """How wide the blobs are together across the slant, where they overlap counted once."""
+    total, reach = 0.0, -math.inf
+    for blob in sorted(blobs, key=lambda blob: blob.left):
+        total += max(blob.right - max(blob.left, reach), 0.0)
+        reach = max(reach, blob.right)
+    return total
+
+
 def layout(ink: np.ndarray, *, score: Scorer) -> Layout:
     """`ink` (from `preprocessing.picture_ink`) as pieces: paper lines and specks gone, blobs that
     may be digits touching cut. Raises NoDigitFound for blank pages, noise and texture."""
@@ -388,6 +397,9 @@ def layout(ink: np.ndarray, *, score: Scorer) -> Layout:
     blobs = [blob for blob in blobs if max(blob.height, blob.right - blob.left) >= SPECK_SIDE * line_height]
     if len(blobs) > MAX_DIGIT_PARTS * MAX_DIGITS:
         raise NoDigitFound("No digit found: the picture looks like noise or texture, not digits.")
+    if _extent(blobs) > MAX_DIGITS * MAX_RUN_ASPECT * line_height:  # refused before the costly cutting
+        raise NoDigitFound(f"No digit found: the marks are wider than a number of {MAX_DIGITS} digits written "
+                           "on one line; they look like text or a drawing.")
     near_strokes = _dilate_by_cross(_dilate_by_cross(strokes))
 
     def settled(blob: _Piece) -> bool:

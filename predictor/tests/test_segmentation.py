@@ -153,6 +153,19 @@ def test_paper_lines_are_taken_out_of_the_ink_and_strokes_are_not():
 THIN_RUNS = [8, 16, 48, 48, 8, 8, 25]
 
 
+@pytest.mark.parametrize("points", [
+    [(50, 50), (2950, 52)],  # a long straight line, once read as an unsure "2"
+    [(50 + 40 * i, 50 if i % 2 else 150) for i in range(72)],  # a long zigzag
+])
+def test_marks_wider_than_a_line_of_twelve_digits_are_no_number(points):
+    """Refused before any cut is tried: cutting such a stroke every tenth of its height would cost
+    seconds of work for an answer that can only be "no digit"."""
+    canvas = Image.new("L", (3000, 200), 255)
+    ImageDraw.Draw(canvas).line(points, fill=0, width=8)
+    with pytest.raises(NoDigitFound, match="wider than a number"):
+        read_number(data=renders.encode(canvas))
+
+
 @pytest.mark.parametrize("shape", [(1, 161), (161, 1), (2, 161)])
 def test_a_picture_a_pixel_or_two_thin_gets_an_answer(shape):
     """Such a picture once sent the cut search into an endless loop: its line is 1 px tall."""

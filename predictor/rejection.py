@@ -18,21 +18,25 @@ from pathlib import Path
 
 import numpy as np
 
-DETECTOR_FILENAME = "detector.tflite"
-DETECTOR_CARD = "detector_card.json"
-SEGMENT_SCORER_FILENAME = "segment_scorer.tflite"
-SEGMENT_SCORER_CARD = "segment_scorer_card.json"
+#: The bundled networks of this shape, by name: `<name>.tflite` beside its card `<name>_card.json`.
+DETECTOR = "detector"
+SEGMENT_SCORER = "segment_scorer"
 OUTPUT_NAME = "one_digit"
 NOT_A_DIGIT = "No digit found: this looks like a letter, a sign or a drawing, not a digit."
+
+
+def network_files(name: str) -> tuple[str, str]:
+    """The LiteRT file's and the card's names for the network `name`."""
+    return f"{name}.tflite", f"{name}_card.json"
 
 
 class DigitDetector:
     """Thread-safe (calls take a lock, as LiteRT interpreters are not)."""
 
-    def __init__(self, *, directory: Path, threads: int = 1, filename: str = DETECTOR_FILENAME,
-                 card_name: str = DETECTOR_CARD):
+    def __init__(self, *, directory: Path, name: str = DETECTOR, threads: int = 1):
         from ai_edge_litert.interpreter import Interpreter
 
+        filename, card_name = network_files(name)
         card = json.loads((directory / card_name).read_text())
         self.threshold = float(card["threshold"])  # below: not a digit, refused
         self.unsure_below = float(card["unsure_below"])  # below: a doubtful digit, flagged unsure
@@ -59,11 +63,11 @@ _loaded: dict[tuple[int, str], DigitDetector] = {}
 _lock = threading.Lock()
 
 
-def _bundled(filename: str, card_name: str) -> DigitDetector:
+def _bundled(name: str) -> DigitDetector:
     """This process's copy of a bundled network, created on first use after any fork."""
     from django.conf import settings
 
-    key = (os.getpid(), filename)
+    key = (os.getpid(), name)
     network = _loaded.get(key)
     if network is None:
         with _lock:
@@ -71,16 +75,15 @@ def _bundled(filename: str, card_name: str) -> DigitDetector:
             if network is None:
                 for stale in [k for k in _loaded if k[0] != key[0]]:  # a forked worker drops its parent's
                     del _loaded[stale]
-                network = _loaded[key] = DigitDetector(directory=Path(settings.BUNDLED_MODEL_DIR), filename=filename,
-                                                       card_name=card_name)
+                network = _loaded[key] = DigitDetector(directory=Path(settings.BUNDLED_MODEL_DIR), name=name)
     return network
 
 
 def get_detector() -> DigitDetector:
     """The bundled digit detector: refuses non-digits, flags doubtful ones."""
-    return _bundled(DETECTOR_FILENAME, DETECTOR_CARD)
+    return _bundled(DETECTOR)
 
 
 def get_segment_scorer() -> DigitDetector:
     """The bundled segment scorer: how much a piece cut out of a number looks like one whole digit."""
-    return _bundled(SEGMENT_SCORER_FILENAME, SEGMENT_SCORER_CARD)
+    return _bundled(SEGMENT_SCORER)

@@ -30,13 +30,12 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from predictor.rejection import DETECTOR_CARD, DETECTOR_FILENAME, OUTPUT_NAME
+from predictor.rejection import DETECTOR, OUTPUT_NAME, network_files
 from training.augment import AugmentConfig, augment_batch
 from training.calibration import calibration_pictures
 from training.mnist import load_mnist
-from predictor.segmentation import Scorer
 from training.negatives import load_glyphs, non_digits
-from training.segmentation_examples import segmentation_examples
+from training.segmentation_examples import bundled_scorer, segmentation_examples
 from training.styles import with_european_styles
 
 VALIDATION_DIGITS = 5000
@@ -100,22 +99,6 @@ def _batches(x: np.ndarray, y: np.ndarray, *, config: DetectorConfig) -> tf.data
     return batches.map(make_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(4)
 
 
-def _segmenter_scorer() -> Scorer:
-    """A scorer for the segmenter made of the bundled classifier (not whatever version is active)
-    and the bundled detector: the segment scorer being trained cannot yet judge its own examples,
-    so the runs learnt from are those the segmenter weighs with the detector in its place."""
-    from django.conf import settings
-
-    from modelfiles import bundled_model_files
-    from predictor.inference import DigitClassifier
-    from predictor.rejection import DigitDetector
-
-    bundled = Path(settings.BUNDLED_MODEL_DIR)
-    classifier = DigitClassifier(files=bundled_model_files(directory=bundled))
-    detector = DigitDetector(directory=bundled)
-    return lambda pixels: (classifier.predict(pixels=pixels).confidence, detector.score(pixels))
-
-
 def training_data(*, data_path: str | Path | None, config: DetectorConfig) -> dict[str, np.ndarray]:
     """Training and validation pictures (label 1: one digit) from MNIST train and the glyphs, and
     the runs the segmenter weighs in numbers written from them."""
@@ -133,7 +116,7 @@ def training_data(*, data_path: str | Path | None, config: DetectorConfig) -> di
     runs, run_labels = np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.float32)
     held_runs, held_run_labels = runs, run_labels
     if config.segmentation_numbers:
-        score = _segmenter_scorer()
+        score = bundled_scorer()
         runs, run_labels = segmentation_examples(digits, count=config.segmentation_numbers, seed=config.seed,
                                                  score=score)
         held_runs, held_run_labels = segmentation_examples(
@@ -158,9 +141,10 @@ def choose_threshold(digit_scores: np.ndarray, *, refused_digits: float) -> floa
 
 def train_detector(
     *, output_dir: Path, data_path: str | Path | None, config: DetectorConfig, verbose: int = 1,
-    filename: str = DETECTOR_FILENAME, card_name: str = DETECTOR_CARD,
+    name: str = DETECTOR,
 ) -> dict:
-    """Train, choose the refusal threshold on validation data, export LiteRT, write the card."""
+    """Train, choose the refusal threshold on validation data, export LiteRT, write the card
+    (`name`: the detector, or the segment scorer when `config.segmentation_numbers` is set)."""
     started = time.monotonic()
     keras.utils.set_random_seed(config.seed)
     data = training_data(data_path=data_path, config=config)
@@ -180,6 +164,7 @@ def train_detector(
     threshold = choose_threshold(digit_scores, refused_digits=config.refused_digits)
     unsure_below = choose_threshold(digit_scores, refused_digits=config.doubted_digits)
     output_dir.mkdir(parents=True, exist_ok=True)
+    filename, card_name = network_files(name)
     path = output_dir / filename
     keras.Model(model.input, {OUTPUT_NAME: model.output}).export(str(path), format="litert", verbose=False)
     card = {

@@ -81,12 +81,12 @@ def test_the_bundled_segment_scorer_tells_whole_digits_from_pieces(settings):
     pairs low: better than the detector, which learnt pieces only from pairs slid together."""
     from pathlib import Path
 
-    from predictor.rejection import SEGMENT_SCORER_CARD, SEGMENT_SCORER_FILENAME
+    from predictor.rejection import SEGMENT_SCORER
     from predictor.segmentation import layout
     from training.segmentation_examples import label_runs, written_number
 
     bundled = Path(settings.BUNDLED_MODEL_DIR)
-    scorer = DigitDetector(directory=bundled, filename=SEGMENT_SCORER_FILENAME, card_name=SEGMENT_SCORER_CARD)
+    scorer = DigitDetector(directory=bundled, name=SEGMENT_SCORER)
     detector = DigitDetector(directory=bundled)
     rng = np.random.default_rng(4)
     scored = {"scorer": ([], []), "detector": ([], [])}

@@ -7,6 +7,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from predictor.rejection import DETECTOR, SEGMENT_SCORER
 from training.management.arguments import check_numbers
 from training.mnist import MnistFileInvalid
 
@@ -60,13 +61,9 @@ class Command(BaseCommand):
             config.epochs = options["epochs"]
         if options["segmentation_numbers"] is not None and not options["segment_scorer"]:
             raise CommandError("--segmentation-numbers is for the segment scorer: add --segment-scorer.")
-        files, network = {}, "detector"
+        network = SEGMENT_SCORER if options["segment_scorer"] else DETECTOR
         if options["segment_scorer"]:
-            from predictor.rejection import SEGMENT_SCORER_CARD, SEGMENT_SCORER_FILENAME
-
             config.segmentation_numbers = options["segmentation_numbers"] or SEGMENT_SCORER_NUMBERS
-            files = {"filename": SEGMENT_SCORER_FILENAME, "card_name": SEGMENT_SCORER_CARD}
-            network = "segment scorer"
         data = options["data"] or settings.MNIST_PATH
         if options["data"] and not Path(options["data"]).is_file():
             raise CommandError(f"MNIST file not found: {options['data']}")
@@ -77,10 +74,10 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot write to --output {output}: {error.strerror or error}") from error
         if options["render_glyphs"]:
             self._render_glyphs()
-        self.stdout.write(f"Training the {network} {config.epochs} epochs, seed {config.seed}, data {data} → {output}")
+        self.stdout.write(f"Training the {network.replace('_', ' ')} {config.epochs} epochs, seed {config.seed}, data {data} → {output}")
         try:
             card = train_detector(output_dir=output, data_path=data, config=config,
-                                  verbose=2 if options["verbosity"] >= 1 else 0, **files)
+                                  verbose=2 if options["verbosity"] >= 1 else 0, name=network)
         except (FileNotFoundError, MnistFileInvalid) as error:
             raise CommandError(str(error)) from error
         valid = card["validation"]

@@ -12,6 +12,7 @@ server's own code, and every run it would weigh is labelled by whose ink it hold
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -36,6 +37,21 @@ class RunLabelling:
     whole_coverage: float = 0.85
     broken_purity: float = 0.8
     broken_coverage: float = 0.7
+
+
+def bundled_scorer() -> Scorer:
+    """A scorer for the segmenter made of the bundled classifier (not whatever version is active)
+    and the bundled detector: the segment scorer being trained cannot yet judge its own examples,
+    so the runs learnt from are those the segmenter weighs with the detector in its place."""
+    from django.conf import settings
+
+    from modelfiles import bundled_model_files
+    from predictor.inference import DigitClassifier
+    from predictor.rejection import get_detector
+
+    classifier = DigitClassifier(files=bundled_model_files(directory=Path(settings.BUNDLED_MODEL_DIR)))
+    detector = get_detector()
+    return lambda pixels: (classifier.predict(pixels=pixels).confidence, detector.score(pixels))
 
 
 def label_runs(

@@ -8,21 +8,13 @@ import numpy as np
 
 from modelfiles import bundled_model_files
 from predictor.inference import DigitClassifier
-from predictor.rejection import DigitDetector
 from predictor.segmentation import layout
 from predictor.tests import renders
 from training.number_pictures import compose, compose_with_owners
-from training.segmentation_examples import label_runs, segmentation_examples, written_number
+from training.segmentation_examples import bundled_scorer, label_runs, segmentation_examples, written_number
 
 DIGITS, LABELS = renders.mnist_samples()
 SAMPLE = {int(label): DIGITS[index] for index, label in reversed(list(enumerate(LABELS)))}
-
-
-def _scorer(settings):
-    bundled = Path(settings.BUNDLED_MODEL_DIR)
-    classifier = DigitClassifier(files=bundled_model_files(directory=bundled))
-    detector = DigitDetector(directory=bundled)
-    return lambda pixels: (classifier.predict(pixels=pixels).confidence, detector.score(pixels))
 
 
 def test_each_digits_ink_is_owned_by_it_and_compose_is_unchanged():
@@ -41,7 +33,7 @@ def test_each_digits_ink_is_owned_by_it_and_compose_is_unchanged():
 def test_a_touching_pair_gives_whole_digits_and_a_pair_that_is_not_one(settings):
     seen, seen_owner = written_number([SAMPLE[4], SAMPLE[2]], rng=np.random.default_rng(0), spacing="touching",
                                       rendering="scan")
-    found = layout(seen, score=_scorer(settings))
+    found = layout(seen, score=bundled_scorer())
     labelled = label_runs(found, seen_owner)
     whole = [run for run, label in labelled if label == 1]
     broken = [run for run, label in labelled if label == 0]
@@ -53,8 +45,8 @@ def test_a_touching_pair_gives_whole_digits_and_a_pair_that_is_not_one(settings)
     assert {classifier.predict(pixels=found.prepared(run)).digit for run in whole} >= {4, 2}
 
 
-def test_examples_are_prepared_pictures_and_the_same_seed_gives_the_same(settings):
-    score = _scorer(settings)
+def test_examples_are_prepared_pictures_and_the_same_seed_gives_the_same():
+    score = bundled_scorer()
     pictures, labels = segmentation_examples(DIGITS, count=6, seed=2, score=score)
     assert pictures.shape[1:] == (28, 28) and pictures.dtype == np.uint8 and len(pictures) == len(labels)
     assert set(np.unique(labels).tolist()) == {0.0, 1.0}

@@ -348,11 +348,13 @@ class Layout:
         """The 28×28 picture of `mask` with the specks inside its box put back, or None if none are:
         dust is dropped before reading, but marks inside a digit (eyes in a circle) make it no digit."""
         x, y, width, height = _box(mask)
-        inside = np.zeros_like(mask)
-        inside[y : y + height, x : x + width] = self.specks[y : y + height, x : x + width]
+        box = np.s_[y : y + height, x : x + width]
+        inside = self.specks[box] & ~mask[box]
         if not inside.any():
             return None
-        return _prepared(self.ink, mask | inside, self.near_strokes)
+        with_them = mask.copy()
+        with_them[box] |= inside
+        return _prepared(self.ink, with_them, self.near_strokes)
 
     def cut_out(self, run: list[int]) -> bool:
         """Whether the run was parted from ink of its own blob on either side."""
@@ -391,10 +393,11 @@ def layout(ink: np.ndarray, *, score: Scorer) -> Layout:
     blobs = [_piece(labels == label, across, blob=label) for label in kept]
     tallest = max(blob.height for blob in blobs)  # the line: how tall its full-height blobs are
     line_height = float(np.median([blob.height for blob in blobs if blob.height >= tallest / 2]))
-    small = [blob for blob in blobs if max(blob.height, blob.right - blob.left) < SPECK_SIDE * line_height]
-    for blob in small:
-        specks |= blob.mask
-    blobs = [blob for blob in blobs if max(blob.height, blob.right - blob.left) >= SPECK_SIDE * line_height]
+    small = [max(blob.height, blob.right - blob.left) < SPECK_SIDE * line_height for blob in blobs]
+    for blob, is_small in zip(blobs, small):
+        if is_small:  # dropped as a speck, kept among the specks a digit is also judged with
+            specks |= blob.mask
+    blobs = [blob for blob, is_small in zip(blobs, small) if not is_small]
     if len(blobs) > MAX_DIGIT_PARTS * MAX_DIGITS:
         raise NoDigitFound("No digit found: the picture looks like noise or texture, not digits.")
     if _extent(blobs) > MAX_DIGITS * MAX_RUN_ASPECT * line_height:  # refused before the costly cutting
@@ -433,6 +436,9 @@ def find_digits(ink: np.ndarray, *, score: Scorer) -> list[DigitSegment]:
         raise NoDigitFound(
             f"No digit found: the picture holds more than {MAX_DIGITS} marks; it looks like text or texture."
         )
-    return [DigitSegment(mask=found.run_mask(run), box=_box(found.run_mask(run)), pixels=found.prepared(run),
-                         is_digit=is_digit, cut_out=found.cut_out(run), with_specks=found.with_specks(found.run_mask(run)))
-            for run, is_digit in runs]
+    segments = []
+    for run, is_digit in runs:
+        mask = found.run_mask(run)
+        segments.append(DigitSegment(mask=mask, box=_box(mask), pixels=found.prepared(run), is_digit=is_digit,
+                                     cut_out=found.cut_out(run), with_specks=found.with_specks(mask)))
+    return segments

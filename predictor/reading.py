@@ -146,17 +146,13 @@ def read_number(*, data: bytes, feature_maps_for: Collection[int] = ()) -> Numbe
     kept = [(segment, one_digit) for segment, one_digit in scored if segment.is_digit and one_digit >= detector.threshold]
     if not kept or len(segments) - len(kept) > MAX_NON_DIGIT_SHARE * len(segments):
         raise NoDigitFound(NOT_A_DIGIT)
-    pictures = [segment.pixels for segment, _ in kept]
-    boxes = [segment.box for segment, _ in kept]
-    digit_scores = [one_digit for _, one_digit in kept]
-    reliabilities = [CUT_OUT_RELIABILITY if segment.cut_out else 1.0 for segment, _ in kept]
     predictions = [
-        classifier.predict(pixels=pixels, with_feature_maps=index in feature_maps_for)
-        for index, pixels in enumerate(pictures)
+        classifier.predict(pixels=segment.pixels, with_feature_maps=index in feature_maps_for)
+        for index, (segment, _) in enumerate(kept)
     ]
-    several = len(pictures) > 1
+    several = len(kept) > 1
     reading_id = uuid.uuid4().hex if several else ""
-    token_ids = [uuid.uuid4().hex for _ in pictures]
+    token_ids = [uuid.uuid4().hex for _ in kept]
     # A small original rides in the token and is written only if someone gives feedback on it:
     # most readings get none, and a write (a Cloud Storage round trip on Cloud Run) is skipped.
     inline = len(data) <= settings.INLINE_ORIGINAL_BYTES
@@ -167,9 +163,8 @@ def read_number(*, data: bytes, feature_maps_for: Collection[int] = ()) -> Numbe
         except Exception:  # noqa: BLE001 - storage down (bucket outage, full disk): the reading still counts
             logger.exception("could not store an original; feedback on it will keep only the model input")
     digits = []
-    for index, (pixels, box, prediction, one_digit, reliability) in enumerate(
-        zip(pictures, boxes, predictions, digit_scores, reliabilities)
-    ):
+    for index, ((segment, one_digit), prediction) in enumerate(zip(kept, predictions)):
+        pixels, box = segment.pixels, segment.box
         if several:  # each digit's token carries its own small crop; the whole picture rides with the reading
             original, original_format, stored = crop_png(image, box), "PNG", ""
         else:
@@ -188,7 +183,9 @@ def read_number(*, data: bytes, feature_maps_for: Collection[int] = ()) -> Numbe
             box=box if several else None,
         )
         # Lowered for doubtful marks, and for digits cut out of ink they touch.
-        confidence = prediction.confidence * min(1.0, one_digit / detector.unsure_below) * reliability
+        confidence = prediction.confidence * min(1.0, one_digit / detector.unsure_below)
+        if segment.cut_out:
+            confidence *= CUT_OUT_RELIABILITY
         digits.append(DigitReading(
             prediction=prediction, pixels=pixels, confidence=confidence,
             uncertain=confidence < settings.UNSURE_BELOW or one_digit < detector.unsure_below,

@@ -75,9 +75,7 @@ def label_runs(
         purity, coverage = counts[main] / len(inside), counts[main] / max(sizes[main], 1)
         if purity >= labelling.whole_purity and coverage >= labelling.whole_coverage:
             labelled.append((run, 1))
-        elif purity < labelling.broken_purity:
-            labelled.append((run, 0))
-        elif coverage < labelling.broken_coverage and not _narrow(found, run):
+        elif purity < labelling.broken_purity or (coverage < labelling.broken_coverage and not _narrow(found, run)):
             labelled.append((run, 0))
     return labelled
 

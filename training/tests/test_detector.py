@@ -47,6 +47,32 @@ def test_the_bundled_detector_tells_digits_from_letters(settings):
 
 
 @pytest.mark.slow
+def test_the_bundled_detector_card_holds_the_thresholds_its_shares_choose(settings, mnist_path, tmp_path, capsys):
+    """Re-choosing the bundled detector's thresholds by DetectorConfig's shares changes nothing:
+    the card was not edited by hand, and a change of the shares is carried into it."""
+    import shutil
+    from pathlib import Path
+
+    from training.detector import DetectorConfig
+
+    for name in ("detector.tflite", "detector_card.json"):
+        shutil.copy(Path(settings.BUNDLED_MODEL_DIR) / name, tmp_path / name)
+    bundled = json.loads((tmp_path / "detector_card.json").read_text())
+    call_command("train_detector", rechoose_thresholds=True, output=str(tmp_path), data=str(mnist_path))
+    card = json.loads((tmp_path / "detector_card.json").read_text())
+    assert card["threshold"] == pytest.approx(bundled["threshold"], abs=1e-6)
+    assert card["unsure_below"] == pytest.approx(bundled["unsure_below"], abs=1e-6)
+    assert card["config"]["doubted_digits"] == DetectorConfig().doubted_digits == card["validation"]["digits_doubted"]
+    assert card["threshold"] < card["unsure_below"]
+    assert "Thresholds" in capsys.readouterr().out
+
+
+def test_rechoosing_thresholds_needs_a_network(tmp_path):
+    with pytest.raises(CommandError, match="No detector"):
+        call_command("train_detector", rechoose_thresholds=True, output=str(tmp_path))
+
+
+@pytest.mark.slow
 def test_train_detector_writes_a_litert_file_and_a_card(mnist_path, tmp_path, capsys):
     output = tmp_path / "detector"
     call_command("train_detector", data=str(mnist_path), epochs=1, train_limit=600, output=str(output), verbosity=0)

@@ -44,6 +44,12 @@ class Command(BaseCommand):
             "fonts-comic-neue).",
         )
         parser.add_argument(
+            "--rechoose-thresholds",
+            action="store_true",
+            help="Train nothing: choose the thresholds of the network already in --output anew, by the current "
+            "shares of validation digits refused and doubted, and rewrite its card.",
+        )
+        parser.add_argument(
             "--output",
             default=None,
             help="Directory for the network and its card (default: training/runs/detector; copy both into "
@@ -72,6 +78,9 @@ class Command(BaseCommand):
             output.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise CommandError(f"Cannot write to --output {output}: {error.strerror or error}") from error
+        if options["rechoose_thresholds"]:
+            self._rechoose_thresholds(output=output, data=data, config=config, network=network)
+            return
         if options["render_glyphs"]:
             self._render_glyphs()
         self.stdout.write(f"Training the {network.replace('_', ' ')} {config.epochs} epochs, seed {config.seed}, data {data} → {output}")
@@ -85,6 +94,24 @@ class Command(BaseCommand):
             f"Threshold {card['threshold']:.4f}: refuses {valid['digits_refused']:.2%} of {valid['digits']} validation "
             f"digits and {valid['non_digits_refused']:.2%} of {valid['non_digits']} validation non-digits; "
             f"written to {output} in {card['training_seconds']:.0f} s"
+        ))
+
+    def _rechoose_thresholds(self, *, output: Path, data: str, config, network: str) -> None:
+        from predictor.rejection import network_files
+        from training.detector import rechoose_thresholds
+
+        if not (output / network_files(network)[1]).is_file():
+            raise CommandError(f"No {network.replace('_', ' ')} in {output} to choose thresholds for.")
+        try:
+            card = rechoose_thresholds(directory=output, data_path=data, config=config, name=network)
+        except (FileNotFoundError, MnistFileInvalid) as error:
+            raise CommandError(str(error)) from error
+        valid = card["validation"]
+        self.stdout.write(self.style.SUCCESS(
+            f"Thresholds {card['threshold']:.4f} (refuses {valid['digits_refused']:.2%} of {valid['digits']} validation "
+            f"digits, {valid['non_digits_refused']:.2%} of the non-digits) and {card['unsure_below']:.4f} (doubts "
+            f"{valid['digits_doubted']:.2%} of the digits, {valid['non_digits_doubted']:.2%} of the non-digits) "
+            f"written to {output}"
         ))
 
     def _render_glyphs(self) -> None:

@@ -72,6 +72,18 @@ def test_rechoosing_thresholds_needs_a_network(tmp_path):
         call_command("train_detector", rechoose_thresholds=True, output=str(tmp_path))
 
 
+@pytest.mark.parametrize("card", ["{not json", '{"threshold": 0.1}'])
+def test_rechoosing_thresholds_of_a_broken_card_is_a_clear_error(settings, mnist_path, tmp_path, card):
+    import shutil
+    from pathlib import Path
+
+    shutil.copy(Path(settings.BUNDLED_MODEL_DIR) / "detector.tflite", tmp_path / "detector.tflite")
+    (tmp_path / "detector_card.json").write_text(card)
+    with pytest.raises(CommandError, match="cannot be read"):
+        call_command("train_detector", rechoose_thresholds=True, output=str(tmp_path), data=str(mnist_path))
+    assert (tmp_path / "detector_card.json").read_text() == card  # left as it was
+
+
 @pytest.mark.slow
 def test_train_detector_writes_a_litert_file_and_a_card(mnist_path, tmp_path, capsys):
     output = tmp_path / "detector"

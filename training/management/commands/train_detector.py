@@ -106,6 +106,8 @@ class Command(BaseCommand):
             card = rechoose_thresholds(directory=output, data_path=data, config=config, name=network)
         except (FileNotFoundError, MnistFileInvalid) as error:
             raise CommandError(str(error)) from error
+        except (ValueError, KeyError) as error:  # a card that is not JSON, or lacks the training config
+            raise CommandError(f"The {network.replace('_', ' ')} card in {output} cannot be read: {error}") from error
         valid = card["validation"]
         self.stdout.write(self.style.SUCCESS(
             f"Thresholds {card['threshold']:.4f} (refuses {valid['digits_refused']:.2%} of {valid['digits']} validation "

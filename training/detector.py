@@ -101,7 +101,8 @@ def _batches(x: np.ndarray, y: np.ndarray, *, config: DetectorConfig) -> tf.data
 
 
 def _held_digits(mnist, config: DetectorConfig) -> tuple[np.ndarray, np.ndarray]:
-    held = slice(len(mnist.x_train) - VALIDATION_DIGITS, len(mnist.x_train) - VALIDATION_DIGITS + config.validation_digits)
+    first = len(mnist.x_train) - VALIDATION_DIGITS
+    held = slice(first, first + config.validation_digits)
     return mnist.x_train[held], mnist.y_train[held]
 
 
@@ -190,7 +191,8 @@ def rechoose_thresholds(*, directory: Path, data_path: str | Path | None, config
                         config=config)
     card.update(threshold=chosen["threshold"], unsure_below=chosen["unsure_below"],
                 validation={**card["validation"], **chosen["validation"]},
-                config={**card["config"], "refused_digits": config.refused_digits, "doubted_digits": config.doubted_digits},
+                config={**card["config"], "refused_digits": config.refused_digits,
+                        "doubted_digits": config.doubted_digits},
                 thresholds_chosen=f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d}, on the augmented validation digits' "
                 "scores by the served network (train_detector --rechoose-thresholds), without retraining")
     (directory / card_name).write_text(json.dumps(card, indent=2) + "\n")

@@ -110,10 +110,10 @@ class Command(BaseCommand):
             raise CommandError(f"The {network.replace('_', ' ')} card in {output} cannot be read: {error}") from error
         valid = card["validation"]
         self.stdout.write(self.style.SUCCESS(
-            f"Thresholds {card['threshold']:.4f} (refuses {valid['digits_refused']:.2%} of {valid['digits']} validation "
-            f"digits, {valid['non_digits_refused']:.2%} of the non-digits) and {card['unsure_below']:.4f} (doubts "
-            f"{valid['digits_doubted']:.2%} of the digits, {valid['non_digits_doubted']:.2%} of the non-digits) "
-            f"written to {output}"
+            f"Thresholds {card['threshold']:.4f} (refuses {valid['digits_refused']:.2%} of {valid['digits']} "
+            f"validation digits, {valid['non_digits_refused']:.2%} of the non-digits) and "
+            f"{card['unsure_below']:.4f} (doubts {valid['digits_doubted']:.2%} of the digits, "
+            f"{valid['non_digits_doubted']:.2%} of the non-digits) written to {output}"
         ))
 
     def _render_glyphs(self) -> None:

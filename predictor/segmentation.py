@@ -244,6 +244,11 @@ def _prepared(ink: np.ndarray, mask: np.ndarray, near_strokes: np.ndarray) -> np
     return digit_from_ink(ink=np.where(others, 0.0, ink[window]), mask=own)
 
 
+def _run_size(run: list[_Piece]) -> tuple[float, float]:
+    """How wide (across the writer's slant) and how tall pieces read together as one digit are."""
+    return max(p.right for p in run) - min(p.left for p in run), max(p.bottom for p in run) - min(p.top for p in run)
+
+
 class _RunShapes:
     """Which runs of neighbouring pieces may be one digit at all, by their shape alone."""
 
@@ -257,8 +262,7 @@ class _RunShapes:
         self.pieces_of = {blob: sum(piece.blob == blob for piece in pieces) for blob in self.blob_rows}
 
     def width(self, start: int, end: int) -> float:
-        run = self.pieces[start:end]
-        return max(p.right for p in run) - min(p.left for p in run)
+        return _run_size(self.pieces[start:end])[0]
 
     def too_wide(self, start: int, end: int) -> bool:
         """Wider than any digit (the whole picture is always allowed: it may be one mark)."""
@@ -269,7 +273,7 @@ class _RunShapes:
         if self.too_wide(start, end):
             return False
         run = self.pieces[start:end]
-        height = max(p.bottom for p in run) - min(p.top for p in run)
+        _, height = _run_size(run)
         if height < MIN_DIGIT_HEIGHT * self.line_height and len(self.pieces) > 1:
             return False
         if len({p.blob for p in run}) == 1 and len(run) < self.pieces_of[run[0].blob]:  # part of a cut blob
@@ -339,6 +343,10 @@ class Layout:
         if key not in self._masks:
             self._masks[key] = np.logical_or.reduce([self.pieces[i].mask for i in run])
         return self._masks[key]
+
+    def run_size(self, run: list[int]) -> tuple[float, float]:
+        """The run's width across the writer's slant and its height."""
+        return _run_size([self.pieces[i] for i in run])
 
     def prepared(self, run: list[int]) -> np.ndarray:
         """The 28×28 picture the network reads for these pieces read as one digit."""

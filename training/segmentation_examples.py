@@ -82,9 +82,8 @@ def label_runs(
 
 def _narrow(found: Layout, run: list[int]) -> bool:
     """Narrower than NARROW_PART of its height, across the writer's slant."""
-    pieces = [found.pieces[i] for i in run]
-    width = max(p.right for p in pieces) - min(p.left for p in pieces)
-    return width < NARROW_PART * (max(p.bottom for p in pieces) - min(p.top for p in pieces))
+    width, height = found.run_size(run)
+    return width < NARROW_PART * height
 
 
 def written_number(

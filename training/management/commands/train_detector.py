@@ -24,7 +24,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--data", default=None, help="Path to mnist.npz (default: MNIST_PATH).")
-        parser.add_argument("--epochs", type=int, default=None, help="Training epochs (default 6).")
+        parser.add_argument("--epochs", type=int, default=None, help="Training epochs (default: DetectorConfig's, 10).")
         parser.add_argument("--seed", type=int, default=1, help="Random seed (default 1).")
         parser.add_argument("--train-limit", type=int, default=None, help="Use only the first N training digits.")
         parser.add_argument(

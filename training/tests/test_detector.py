@@ -136,6 +136,7 @@ def test_the_bundled_segment_scorer_tells_whole_digits_from_pieces(settings):
             pixels = found.prepared(run)
             for name, network in (("scorer", scorer), ("detector", detector)):
                 scored[name][label].append(network.score(pixels))
+
     def errors(name):
         broken, whole = scored[name]
         return np.mean(np.array(broken) >= 0.5) + np.mean(np.array(whole) < 0.5)

@@ -29,7 +29,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 from keras import layers
+from PIL import Image
 
+from predictor.preprocessing import NoDigitFound, prepare_digit
 from predictor.rejection import DETECTOR, OUTPUT_NAME, network_files
 from training.augment import AugmentConfig, augment_batch
 from training.calibration import calibration_pictures
@@ -54,10 +56,19 @@ class DetectorConfig:
     #: (Doubting 1 % was tried on 2026-11-29 and undone: docs/model.md, "The detector's doubt".)
     refused_digits: float = 0.002
     doubted_digits: float = 0.005
-    #: The network's width. 32-64-128 with a dense 128 refused a few more validation non-digits (85.5
-    #: against 82.3 %) but costs 180 µs a picture against 55, a seventh of a small upload's request.
-    filters: tuple[int, ...] = (16, 32, 64)
-    dense: int = 64
+    #: The share of pictures, digits and non-digits alike, shown as the server sees them uploaded as
+    #: 16×16 scans (`as_small_scans`): augmenting the 28×28 picture does not make what the server's
+    #: enlarging of a box-filling, often binary, 16×16 scan makes (docs/model.md, 2026-11-29).
+    small_scans: float = 0.25
+    #: The network's width. 32-64-128 with a dense 128 refused more validation non-digits than
+    #: 16-32-64 with a dense 64 (85.5 against 82.3 %) but costs about four times as long a picture in
+    #: float; with its weights in 8-bit integers (`quantized`) about what the narrow one did in float.
+    filters: tuple[int, ...] = (32, 64, 128)
+    dense: int = 128
+    #: Export with 8-bit integer weights (LiteRT's dynamic-range quantization: the activations are
+    #: quantized on the fly, the score stays a float); the thresholds are chosen on the exported
+    #: network's own scores, so they hold for what serves.
+    quantized: bool = True
     #: For the segment scorer: numbers written from training digits whose candidate runs, as the
     #: segmenter cuts them, are learnt from too (`training.segmentation_examples`; 0 for the
     #: detector), and a sixth as many from the validation digits to report on.
@@ -79,6 +90,44 @@ def build_detector(*, filters: tuple[int, ...], dense: int) -> keras.Model:
     x = layers.Dropout(0.3)(x)
     outputs = layers.Dense(1, activation="sigmoid", name=OUTPUT_NAME)(x)
     return keras.Model(inputs, outputs, name="digit_detector")
+
+
+SMALL_SCAN_SIDE = 16
+
+
+def small_scan(picture: np.ndarray, *, rng: np.random.Generator) -> np.ndarray:
+    """What the server makes of `picture` (28×28, white on black) scanned as a 16×16 picture, as
+    USPS and Semeion are: its ink box stretched to fill the square or kept in proportion, grey or
+    thresholded to black and white; the picture itself if nothing of it is left."""
+    rows, cols = np.flatnonzero(picture.max(1) > 20), np.flatnonzero(picture.max(0) > 20)
+    if not len(rows):
+        return picture
+    box = Image.fromarray(picture[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
+    if rng.random() < 0.5:
+        box = box.resize((SMALL_SCAN_SIDE, SMALL_SCAN_SIDE), Image.Resampling.BILINEAR)
+    else:
+        scale = (SMALL_SCAN_SIDE - 2) / max(box.size)
+        size = (max(1, round(box.width * scale)), max(1, round(box.height * scale)))
+        box = box.resize(size, Image.Resampling.BILINEAR)
+    scan = np.zeros((SMALL_SCAN_SIDE, SMALL_SCAN_SIDE), np.uint8)
+    top, left = (SMALL_SCAN_SIDE - box.height) // 2, (SMALL_SCAN_SIDE - box.width) // 2
+    scan[top : top + box.height, left : left + box.width] = np.asarray(box)
+    if rng.random() < 0.5:
+        scan = np.where(scan > rng.uniform(60, 160), 255, 0).astype(np.uint8)
+    try:
+        return prepare_digit(Image.fromarray(scan))
+    except NoDigitFound:
+        return picture
+
+
+def as_small_scans(pictures: np.ndarray, *, share: float, seed: int) -> np.ndarray:
+    """`pictures` with `share` of them, chosen by `seed`, replaced by their `small_scan`."""
+    rng = np.random.default_rng(seed)
+    chosen = rng.random(len(pictures)) < share
+    result = pictures.copy()
+    for index in np.flatnonzero(chosen):
+        result[index] = small_scan(pictures[index], rng=rng)
+    return result
 
 
 def _batches(x: np.ndarray, y: np.ndarray, *, config: DetectorConfig) -> tf.data.Dataset:
@@ -114,10 +163,14 @@ def validation_pictures(*, mnist, config: DetectorConfig) -> dict[str, np.ndarra
     held_digits, held_labels = _held_digits(mnist, config)
     glyphs, fonts = load_glyphs()
     held_styled = with_european_styles(held_digits, held_labels, fraction=0.2, seed=config.seed + 1, hooked_nines=0.35)
+    held_non_digits = non_digits(held_digits, count=len(held_digits), seed=config.seed + 1,
+                                 glyphs=glyphs[np.isin(fonts, VALIDATION_FONTS)])
     return {
-        "valid_digits": calibration_pictures(held_styled, held_labels, seed=config.seed + 2, count=len(held_styled))[0],
-        "valid_non_digits": non_digits(held_digits, count=len(held_digits), seed=config.seed + 1,
-                                       glyphs=glyphs[np.isin(fonts, VALIDATION_FONTS)]),
+        "valid_digits": calibration_pictures(
+            as_small_scans(held_styled, share=config.small_scans, seed=config.seed + 3), held_labels,
+            seed=config.seed + 2, count=len(held_styled))[0],
+        "valid_non_digits": as_small_scans(held_non_digits, share=config.small_scans, seed=config.seed + 4),
+        "valid_scanned_digits": as_small_scans(held_styled, share=1.0, seed=config.seed + 6),
     }
 
 
@@ -140,13 +193,45 @@ def training_data(*, data_path: str | Path | None, config: DetectorConfig) -> di
                                                  score=score)
         held_runs, held_run_labels = segmentation_examples(
             held_digits, count=max(config.segmentation_numbers // 6, 1), seed=config.seed + 1, score=score)
+    pictures = as_small_scans(np.concatenate([styled, negatives]), share=config.small_scans, seed=config.seed + 5)
     return {
-        "x": np.concatenate([styled, negatives, runs]),
+        "x": np.concatenate([pictures, runs]),
         "y": np.concatenate([np.ones(len(styled)), np.zeros(len(negatives)), run_labels]).astype(np.float32),
         **validation_pictures(mnist=mnist, config=config),
         "valid_runs": held_runs,
         "valid_run_labels": held_run_labels,
     }
+
+
+def export_detector(model: keras.Model, *, path: Path, quantized: bool) -> None:
+    """The trained network as a LiteRT file with one signature (input `image`, output
+    OUTPUT_NAME); `quantized`: its weights in 8-bit integers, which XNNPACK runs about as fast as
+    a network of a third of the width in float."""
+    served = keras.Model(model.input, {OUTPUT_NAME: model.output})
+    if not quantized:
+        served.export(str(path), format="litert", verbose=False)
+        return
+    converter = tf.lite.TFLiteConverter.from_keras_model(served)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    path.write_bytes(converter.convert())
+
+
+def litert_scores(path: Path, pictures: np.ndarray) -> np.ndarray:
+    """The LiteRT network's scores for 28×28 pictures, as serving computes them, one at a time."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(path), num_threads=1)
+    interpreter.allocate_tensors()
+    signature = interpreter.get_signature_runner()
+    image = signature.get_input_details()["image"]["index"]
+    output = signature.get_output_details()[OUTPUT_NAME]["index"]
+    del signature  # the runner holds the interpreter's buffers; invoking through raw tensors needs it gone
+    scores = np.empty(len(pictures), dtype=np.float32)
+    for index, picture in enumerate(pictures):
+        interpreter.set_tensor(image, picture.reshape(1, 28, 28, 1).astype(np.float32))
+        interpreter.invoke()
+        scores[index] = interpreter.get_tensor(output)[0, 0]
+    return scores
 
 
 def choose_threshold(digit_scores: np.ndarray, *, refused_digits: float) -> float:
@@ -184,7 +269,8 @@ def rechoose_thresholds(*, directory: Path, data_path: str | Path | None, config
     _, card_name = network_files(name)
     card = json.loads((directory / card_name).read_text())
     network = DigitDetector(directory=directory, name=name)
-    trained_with = replace(config, seed=card["config"]["seed"], validation_digits=card["config"]["validation_digits"])
+    trained_with = replace(config, seed=card["config"]["seed"], validation_digits=card["config"]["validation_digits"],
+                           small_scans=card["config"].get("small_scans", 0.0))
     pictures = validation_pictures(mnist=load_mnist(path=data_path), config=trained_with)
     chosen = thresholds(digit_scores=np.array([network.score(picture) for picture in pictures["valid_digits"]]),
                         other_scores=np.array([network.score(picture) for picture in pictures["valid_non_digits"]]),
@@ -216,20 +302,23 @@ def train_detector(
         metrics=["accuracy"],
     )
     model.fit(_batches(data["x"], data["y"], config=config), epochs=config.epochs, steps_per_epoch=steps, verbose=verbose)
-    digit_scores = model.predict(data["valid_digits"][..., None].astype("float32"), batch_size=1000, verbose=0)[:, 0]
-    other_scores = model.predict(data["valid_non_digits"][..., None].astype("float32"), batch_size=1000, verbose=0)[:, 0]
-    run_scores = (model.predict(data["valid_runs"][..., None].astype("float32"), batch_size=1000, verbose=0)[:, 0]
-                  if len(data["valid_runs"]) else np.zeros(0))
-    whole = data["valid_run_labels"] == 1
-    chosen = thresholds(digit_scores=digit_scores, other_scores=other_scores, config=config)
     output_dir.mkdir(parents=True, exist_ok=True)
     filename, card_name = network_files(name)
     path = output_dir / filename
-    keras.Model(model.input, {OUTPUT_NAME: model.output}).export(str(path), format="litert", verbose=False)
+    export_detector(model, path=path, quantized=config.quantized)
+    digit_scores = litert_scores(path, data["valid_digits"])
+    other_scores = litert_scores(path, data["valid_non_digits"])
+    run_scores = litert_scores(path, data["valid_runs"])
+    scan_scores = litert_scores(path, data["valid_scanned_digits"])
+    whole = data["valid_run_labels"] == 1
+    chosen = thresholds(digit_scores=digit_scores, other_scores=other_scores, config=config)
     card = {
         **chosen,
         "validation": {
             **chosen["validation"],
+            # Every validation digit as a 16×16 scan (`small_scan`), as USPS and Semeion upload.
+            "scanned_digits_refused": round(float(np.mean(scan_scores < chosen["threshold"])), 6),
+            "scanned_digits_doubted": round(float(np.mean(scan_scores < chosen["unsure_below"])), 6),
             # The segmenter's runs in numbers written from validation digits (segment scorer only):
             # whole digits should pass, parts and pairs score low.
             "runs_whole": int(whole.sum()),

@@ -46,6 +46,18 @@ def test_the_bundled_detector_tells_digits_from_letters(settings):
     assert refused > 0.8, "most letters and signs are refused or doubted"
 
 
+def test_a_share_of_the_pictures_is_shown_as_small_scans():
+    from training.detector import as_small_scans
+
+    scanned = as_small_scans(DIGITS, share=0.5, seed=3)
+    changed = (scanned != DIGITS).any(axis=(1, 2))
+    assert 0 < changed.sum() < len(DIGITS)
+    np.testing.assert_array_equal(scanned, as_small_scans(DIGITS, share=0.5, seed=3))  # the seed decides
+    # All of them, but a scan the server finds no digit in (a "1" stretched into a block) stays as it was.
+    assert (as_small_scans(DIGITS, share=1.0, seed=3) != DIGITS).any(axis=(1, 2)).mean() >= 0.9
+    assert scanned.dtype == np.uint8 and scanned.shape == DIGITS.shape
+
+
 @pytest.mark.slow
 def test_the_bundled_detector_card_holds_the_thresholds_its_shares_choose(settings, mnist_path, tmp_path, capsys):
     """Re-choosing the bundled detector's thresholds by DetectorConfig's shares changes nothing:
@@ -93,9 +105,34 @@ def test_train_detector_writes_a_litert_file_and_a_card(mnist_path, tmp_path, ca
     assert 0.0 <= card["threshold"] <= card["unsure_below"] <= 1.0
     assert card["validation"]["digits"] == 600 and card["validation"]["non_digits"] == 600
     assert card["validation"]["digits_refused"] <= 0.01  # the threshold is that quantile of the digits
+    assert 0.0 <= card["validation"]["scanned_digits_refused"] <= card["validation"]["scanned_digits_doubted"] <= 1.0
     detector = DigitDetector(directory=output)
     assert 0.0 <= detector.score(DIGITS[0]) <= 1.0
     assert "Threshold" in capsys.readouterr().out
+    assert card["config"]["quantized"] and _int8_tensors(output / "detector.tflite")
+
+
+def _int8_tensors(path) -> int:
+    from ai_edge_litert.interpreter import Interpreter
+
+    return sum(tensor["dtype"] == np.int8 for tensor in Interpreter(model_path=str(path)).get_tensor_details())
+
+
+def test_a_quantized_detector_scores_as_its_float_network_does(tmp_path):
+    """Weights in 8 bits change a score by little: the thresholds, chosen on the served file's
+    scores, mean the same."""
+    import keras
+
+    from training.detector import build_detector, export_detector, litert_scores
+
+    keras.utils.set_random_seed(0)
+    model = build_detector(filters=(8, 16, 16), dense=16)
+    export_detector(model, path=tmp_path / "float.tflite", quantized=False)
+    export_detector(model, path=tmp_path / "int8.tflite", quantized=True)
+    assert _int8_tensors(tmp_path / "int8.tflite") and not _int8_tensors(tmp_path / "float.tflite")
+    exact = model.predict(DIGITS[..., None].astype("float32"), verbose=0)[:, 0]
+    np.testing.assert_allclose(litert_scores(tmp_path / "float.tflite", DIGITS), exact, atol=1e-5)
+    np.testing.assert_allclose(litert_scores(tmp_path / "int8.tflite", DIGITS), exact, atol=0.005)
 
 
 @pytest.mark.slow

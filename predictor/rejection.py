@@ -3,7 +3,7 @@
 The detector (`training.detector`) is a second, small LiteRT network that scores how much a
 prepared picture looks like one whole digit rather than a letter, a sign, a doodle, part of a digit
 or two digits that touch. Its refusal threshold was chosen on validation digits and is read from
-its card. A twin network of the same shape, the segment scorer, was also trained on the pieces
+its card. A twin network trained by the same recipe, the segment scorer, also learnt the pieces
 the segmenter cuts out of numbers; it judges which pieces make whole digits when a number is
 joined (`predictor.segmentation`), and the detector alone decides what is refused. Like the
 classifier, both are loaded lazily in each process, after any fork.

@@ -5,7 +5,7 @@ digits that touch (it never saw either). The detector was trained for exactly th
 MNIST training digits (with the base model's styles and augmentation) against pictures that are
 not one digit (`training.negatives`). Serving uses it to refuse non-digits.
 
-Its twin, the segment scorer, is the same network trained on the same pictures and, besides, on
+Its twin, the segment scorer, is trained by the same recipe on the same pictures and, besides, on
 the pieces the segmenter cuts out of numbers written from training digits, labelled whole digit or
 not (`training.segmentation_examples`): it tells the segmenter which pieces make whole digits. It
 learns that task better than the detector, and the detector refuses more letters without it

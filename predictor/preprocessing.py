@@ -24,6 +24,9 @@ ACCEPTED_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF")
 #: (rendered photos: the same accuracy at 250 and 320 px, up to 2 pp lower at 200 for small
 #: fine-pen digits), and a 1000 px JPEG decodes straight to it.
 WORKING_SIDE = 250
+#: A photo's local background floor that rises this share of the ink's top level above the floor
+#: of a three times wider neighbourhood is inside solid ink, not shading (`_background`).
+SOLID_INK_RISE = 0.25
 #: Pictures wider (or taller) than this ratio are read at more than WORKING_SIDE, up to
 #: MAX_SIDE_FACTOR times it (`working_side`); single-digit pictures stay at WORKING_SIDE.
 WIDE_ASPECT = 1.5
@@ -246,8 +249,11 @@ def _byte_histogram(values: np.ndarray) -> np.ndarray:
 def _background(ink: np.ndarray) -> np.ndarray | float:
     """The ink image's background level: a smooth local floor for photos, the median otherwise.
 
-    Photos have shading and paper tint; their floor is a minimum filter far wider than any stroke,
-    computed on a coarse grid so it stays cheap. Small clean pictures (MNIST, scans) use one level.
+    Photos have shading and paper tint; their floor is a minimum filter wider than a pen's stroke,
+    computed on a coarse grid so it stays cheap. Where that floor stands far above a three times wider
+    one's, it lies inside a mark of solid ink (a "1" a scanner stretched into a block, a felt-tip
+    blot) rather than on shaded paper, and the wider floor is taken, so the mark is not hollowed out.
+    Small clean pictures (MNIST, scans) use one level.
     """
     if min(ink.shape) < 64:
         level = float(np.median(ink))
@@ -258,6 +264,8 @@ def _background(ink: np.ndarray) -> np.ndarray | float:
     coarse = ink[: rows * factor].reshape(rows, factor, ink.shape[1]).sum(1)
     coarse = coarse[:, : cols * factor].reshape(rows, cols, factor).sum(2) / (factor * factor)
     floor = ndimage.minimum_filter(coarse, size=7, mode="nearest")
+    wider = ndimage.minimum_filter(coarse, size=21, mode="nearest")
+    floor = np.where(floor - wider > SOLID_INK_RISE * float(coarse.max()), wider, floor)
     floor = ndimage.uniform_filter(floor, size=7, mode="nearest")
     floor = Image.fromarray(floor.astype(np.float32), mode="F").resize(ink.shape[::-1], Image.Resampling.BILINEAR)
     return np.asarray(floor)  # float32: subtracting it from float64 ink widens it on the fly

@@ -130,6 +130,20 @@ def test_small_fine_pen_digit_on_an_unevenly_lit_photo_is_read(index):
     assert get_classifier().predict(pixels=pixels).digit == LABELS[index]
 
 
+def test_a_solid_mark_on_shaded_paper_keeps_its_middle():
+    """A mark of solid ink wider than a pen's stroke (a "1" a scanner stretched into a block, as in
+    Semeion's and USPS's digits) stays solid: the local background floor is not taken from inside
+    it, which hollowed it into a ring that read as "0" or "8". The paper's shading still goes."""
+    height, width = 300, 400
+    light = np.linspace(0.6, 1.05, width)[None, :] * np.ones((height, 1))
+    gray = 232.0 * light
+    gray[60:240, 150:260] = 40.0 * light[60:240, 150:260]  # the mark, 110 px wide
+    ink = _ink(np.clip(gray, 0, 255).astype(np.uint8))
+    assert ink[150, 205] > 0.8 * ink.max()  # its middle
+    assert ink[150, 153] > 0.6 * ink.max()  # just inside its edge
+    assert ink[5, 5] < 0.05 * ink.max() and ink[5, 395] < 0.05 * ink.max()  # paper, dark and bright
+
+
 def test_exif_orientation_is_applied():
     upright = preprocess(renders.phone_photo(DIGITS[3]))
     for orientation in (3, 6, 8):

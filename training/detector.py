@@ -269,6 +269,7 @@ def rechoose_thresholds(*, directory: Path, data_path: str | Path | None, config
     _, card_name = network_files(name)
     card = json.loads((directory / card_name).read_text())
     network = DigitDetector(directory=directory, name=name)
+    # A card written before pictures were shown as 16×16 scans (the bundled segment scorer's) has no share.
     trained_with = replace(config, seed=card["config"]["seed"], validation_digits=card["config"]["validation_digits"],
                            small_scans=card["config"].get("small_scans", 0.0))
     pictures = validation_pictures(mnist=load_mnist(path=data_path), config=trained_with)

@@ -59,19 +59,23 @@ def test_a_share_of_the_pictures_is_shown_as_small_scans():
 
 
 @pytest.mark.slow
-def test_the_bundled_detector_card_holds_the_thresholds_its_shares_choose(settings, mnist_path, tmp_path, capsys):
-    """Re-choosing the bundled detector's thresholds by DetectorConfig's shares changes nothing:
-    the card was not edited by hand, and a change of the shares is carried into it."""
+@pytest.mark.parametrize("network", ["detector", "segment_scorer"])
+def test_the_bundled_cards_hold_the_thresholds_their_shares_choose(settings, mnist_path, tmp_path, capsys, network):
+    """Re-choosing a bundled network's thresholds by DetectorConfig's shares changes nothing: the
+    card was not edited by hand, a change of the shares is carried into it, and a card written
+    before pictures were shown as 16×16 scans (the segment scorer's) is judged on the validation
+    pictures it was trained beside, without them."""
     import shutil
     from pathlib import Path
 
     from training.detector import DetectorConfig
 
-    for name in ("detector.tflite", "detector_card.json"):
+    for name in (f"{network}.tflite", f"{network}_card.json"):
         shutil.copy(Path(settings.BUNDLED_MODEL_DIR) / name, tmp_path / name)
-    bundled = json.loads((tmp_path / "detector_card.json").read_text())
-    call_command("train_detector", rechoose_thresholds=True, output=str(tmp_path), data=str(mnist_path))
-    card = json.loads((tmp_path / "detector_card.json").read_text())
+    bundled = json.loads((tmp_path / f"{network}_card.json").read_text())
+    call_command("train_detector", rechoose_thresholds=True, segment_scorer=network == "segment_scorer",
+                 output=str(tmp_path), data=str(mnist_path))
+    card = json.loads((tmp_path / f"{network}_card.json").read_text())
     assert card["threshold"] == pytest.approx(bundled["threshold"], abs=1e-6)
     assert card["unsure_below"] == pytest.approx(bundled["unsure_below"], abs=1e-6)
     assert card["config"]["doubted_digits"] == DetectorConfig().doubted_digits == card["validation"]["digits_doubted"]

@@ -50,7 +50,8 @@ class DetectorConfig:
     epochs: int = 10
     batch_size: int = 256
     learning_rate: float = 2e-3
-    negatives_per_digit: float = 1.0
+    #: 1.5 non-digits a digit refused 1 pp more validation non-digits than 1.0 (docs/model.md, 2026-11-29).
+    negatives_per_digit: float = 1.5
     seed: int = 1
     #: The share of validation digits the chosen thresholds may refuse, and refuse or flag unsure.
     #: (Doubting 1 % was tried on 2026-11-29 and undone: docs/model.md, "The detector's doubt".)

@@ -30,17 +30,14 @@ def network_files(name: str) -> tuple[str, str]:
     return f"{name}.tflite", f"{name}_card.json"
 
 
-class DigitDetector:
-    """Thread-safe (calls take a lock, as LiteRT interpreters are not)."""
+class NetworkScores:
+    """A LiteRT network of this shape: its score for a prepared picture, as serving computes it.
+    Thread-safe (calls take a lock, as LiteRT interpreters are not)."""
 
-    def __init__(self, *, directory: Path, name: str = DETECTOR, threads: int = 1):
+    def __init__(self, *, path: Path, threads: int = 1):
         from ai_edge_litert.interpreter import Interpreter
 
-        filename, card_name = network_files(name)
-        card = json.loads((directory / card_name).read_text())
-        self.threshold = float(card["threshold"])  # below: not a digit, refused
-        self.unsure_below = float(card["unsure_below"])  # below: a doubtful digit, flagged unsure
-        self._interpreter = Interpreter(model_path=str(directory / filename), num_threads=threads)
+        self._interpreter = Interpreter(model_path=str(path), num_threads=threads)
         self._interpreter.allocate_tensors()
         signature = self._interpreter.get_signature_runner()
         self._input = signature.get_input_details()["image"]["index"]
@@ -54,6 +51,17 @@ class DigitDetector:
             self._interpreter.set_tensor(self._input, batch)
             self._interpreter.invoke()
             return float(self._interpreter.get_tensor(self._output)[0, 0])
+
+
+class DigitDetector(NetworkScores):
+    """A bundled network with the thresholds its card holds."""
+
+    def __init__(self, *, directory: Path, name: str = DETECTOR, threads: int = 1):
+        filename, card_name = network_files(name)
+        card = json.loads((directory / card_name).read_text())
+        self.threshold = float(card["threshold"])  # below: not a digit, refused
+        self.unsure_below = float(card["unsure_below"])  # below: a doubtful digit, flagged unsure
+        super().__init__(path=directory / filename, threads=threads)
 
     def is_digit(self, pixels: np.ndarray) -> bool:
         return self.score(pixels) >= self.threshold

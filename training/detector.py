@@ -32,7 +32,7 @@ from keras import layers
 from PIL import Image
 
 from predictor.preprocessing import NoDigitFound, prepare_digit
-from predictor.rejection import DETECTOR, OUTPUT_NAME, network_files
+from predictor.rejection import DETECTOR, OUTPUT_NAME, NetworkScores, network_files
 from training.augment import AugmentConfig, augment_batch
 from training.calibration import calibration_pictures
 from training.mnist import load_mnist
@@ -218,21 +218,9 @@ def export_detector(model: keras.Model, *, path: Path, quantized: bool) -> None:
 
 
 def litert_scores(path: Path, pictures: np.ndarray) -> np.ndarray:
-    """The LiteRT network's scores for 28×28 pictures, as serving computes them, one at a time."""
-    from ai_edge_litert.interpreter import Interpreter
-
-    interpreter = Interpreter(model_path=str(path), num_threads=1)
-    interpreter.allocate_tensors()
-    signature = interpreter.get_signature_runner()
-    image = signature.get_input_details()["image"]["index"]
-    output = signature.get_output_details()[OUTPUT_NAME]["index"]
-    del signature  # the runner holds the interpreter's buffers; invoking through raw tensors needs it gone
-    scores = np.empty(len(pictures), dtype=np.float32)
-    for index, picture in enumerate(pictures):
-        interpreter.set_tensor(image, picture.reshape(1, 28, 28, 1).astype(np.float32))
-        interpreter.invoke()
-        scores[index] = interpreter.get_tensor(output)[0, 0]
-    return scores
+    """The LiteRT network's scores for 28×28 pictures, computed as serving computes them."""
+    network = NetworkScores(path=path)
+    return np.array([network.score(picture) for picture in pictures])
 
 
 def choose_threshold(digit_scores: np.ndarray, *, refused_digits: float) -> float:
@@ -265,18 +253,14 @@ def rechoose_thresholds(*, directory: Path, data_path: str | Path | None, config
     """Choose a trained network's thresholds anew by `config`'s shares (after a change of them),
     on the scores of its LiteRT file, the network that serves, for the validation pictures it was
     trained beside (its card's seed); the rest of its card is kept."""
-    from predictor.rejection import DigitDetector
-
-    _, card_name = network_files(name)
+    filename, card_name = network_files(name)
     card = json.loads((directory / card_name).read_text())
-    network = DigitDetector(directory=directory, name=name)
     # A card written before pictures were shown as 16×16 scans (the bundled segment scorer's) has no share.
     trained_with = replace(config, seed=card["config"]["seed"], validation_digits=card["config"]["validation_digits"],
                            small_scans=card["config"].get("small_scans", 0.0))
     pictures = validation_pictures(mnist=load_mnist(path=data_path), config=trained_with)
-    chosen = thresholds(digit_scores=np.array([network.score(picture) for picture in pictures["valid_digits"]]),
-                        other_scores=np.array([network.score(picture) for picture in pictures["valid_non_digits"]]),
-                        config=config)
+    chosen = thresholds(digit_scores=litert_scores(directory / filename, pictures["valid_digits"]),
+                        other_scores=litert_scores(directory / filename, pictures["valid_non_digits"]), config=config)
     card.update(threshold=chosen["threshold"], unsure_below=chosen["unsure_below"],
                 validation={**card["validation"], **chosen["validation"]},
                 config={**card["config"], "refused_digits": config.refused_digits,

@@ -76,21 +76,21 @@ def main() -> None:
     from django.conf import settings
 
     django.setup()
-    from training.detector import DetectorConfig, litert_scores, validation_pictures
+    from training.detector import DetectorConfig, choose_threshold, litert_scores, validation_pictures
     from training.mnist import load_mnist
-    from training.negatives import render_glyphs
+    from training.negatives import installed_fonts, render_glyphs
 
-    pictures = validation_pictures(mnist=load_mnist(path=args.data or settings.MNIST_PATH), config=DetectorConfig())
-    fonts = sorted(path for folder in UNSEEN_FONT_FOLDERS for pattern in ("*.ttf", "*.otf")
-                   for path in Path("/usr/share/fonts").glob(f"**/{folder}/{pattern}"))
+    config = DetectorConfig()
+    pictures = validation_pictures(mnist=load_mnist(path=args.data or settings.MNIST_PATH), config=config)
+    fonts = installed_fonts(folders=UNSEEN_FONT_FOLDERS)
     unseen = render_glyphs(fonts=fonts)[0] if fonts else np.zeros((0, 28, 28), np.uint8)
     print(f"{dt.date.today()}; {machine.describe()}; {len(pictures['valid_non_digits'])} validation non-digits, "
           f"{len(unseen)} letters and signs in {len(fonts)} unseen fonts\n")
     print(HEADER)
     for path in [*args.compare, *(Path(name) for name in walls)]:
         digits = litert_scores(path, pictures["valid_digits"])
-        threshold = np.quantile(digits, DetectorConfig.refused_digits)
-        unsure_below = np.quantile(digits, DetectorConfig.doubted_digits)
+        threshold = choose_threshold(digits, refused_digits=config.refused_digits)
+        unsure_below = choose_threshold(digits, refused_digits=config.doubted_digits)
 
         def shares(scores: np.ndarray) -> str:
             if not len(scores):

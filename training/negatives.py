@@ -140,10 +140,12 @@ def scribble(*, rng: np.random.Generator, side: int = 112) -> np.ndarray | None:
     return _prepared(np.asarray(canvas, dtype=np.float64))
 
 
-def installed_fonts(*, font_root: Path = Path("/usr/share/fonts")) -> list[Path]:
-    """The installed fonts of FONT_FOLDERS, in a stable order."""
+def installed_fonts(
+    *, folders: tuple[str, ...] = FONT_FOLDERS, font_root: Path = Path("/usr/share/fonts")
+) -> list[Path]:
+    """The installed fonts of `folders` (training's FONT_FOLDERS unless told), in a stable order."""
     return sorted(
-        path for folder in FONT_FOLDERS for pattern in ("*.ttf", "*.otf")
+        path for folder in folders for pattern in ("*.ttf", "*.otf")
         for path in font_root.glob(f"**/{folder}/{pattern}")
     )
 

@@ -21,6 +21,18 @@ def test_no_glyph_is_a_letter_a_reader_takes_for_a_digit():
     assert glyphs.shape[1:] == (28, 28) and len(glyphs) == len(fonts) and len(set(fonts.tolist())) >= 10
 
 
+def test_installed_fonts_are_those_of_the_folders_asked_for(tmp_path):
+    """Training's font folders by default; others (fonts no training draws from, for measuring) when asked."""
+    from training.negatives import installed_fonts
+
+    for relative in ("truetype/breip/Breip.ttf", "opentype/comic-neue/ComicNeue-Bold.otf",
+                     "truetype/freefont/FreeSans.ttf", "truetype/dejavu/DejaVuSans.ttf", "truetype/breip/notes.txt"):
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_bytes(b"")
+    assert [path.name for path in installed_fonts(font_root=tmp_path)] == ["ComicNeue-Bold.otf", "Breip.ttf"]
+    assert [path.name for path in installed_fonts(folders=("freefont",), font_root=tmp_path)] == ["FreeSans.ttf"]
+
+
 def test_non_digits_are_prepared_like_uploads_and_come_in_every_kind():
     rng = np.random.default_rng(0)
     made = [touching_pair(DIGITS[0], DIGITS[1], rng=rng), fragment(DIGITS[2], rng=rng), scribble(rng=rng)]

@@ -21,6 +21,7 @@ from django.conf import settings
 from PIL import Image
 
 from predictor.inference import Prediction, get_classifier
+from predictor.line_reading import get_line_reader
 from predictor.preprocessing import (
     MNIST_SIDE,
     UPLOAD_SCALE,
@@ -32,7 +33,7 @@ from predictor.preprocessing import (
     working_side,
 )
 from predictor.rejection import NOT_A_DIGIT, get_detector, get_segment_scorer
-from predictor.segmentation import DigitSegment, Scorer, find_digits
+from predictor.segmentation import Classify, DigitSegment, ReadLine, Scorer, find_digits
 from predictor.services import store_original
 from predictor.tokens import ReadDigit, make_feedback_token, make_reading_token
 
@@ -48,6 +49,10 @@ CROP_SIDE = 64
 #: confidence cannot know: that confidence is multiplied by this. Fitted on numbers written from
 #: validation digits, by likelihood (docs/model.md, "Confidence of cut-out digits").
 CUT_OUT_RELIABILITY = 0.96
+#: A digit of a blob the line reader read whole has the classifier's and the line reader's
+#: probabilities weighed together; that confidence is multiplied by this (and not lowered by the
+#: detector's doubt, which still flags it unsure). Fitted the same way (docs/model.md, "The line reader").
+LINE_READ_RELIABILITY = 0.98
 
 
 @dataclass(frozen=True)
@@ -87,7 +92,7 @@ class NumberReading:
         )
 
 
-def _segments(image: Image.Image, *, score: Scorer) -> list[DigitSegment]:
+def _segments(image: Image.Image, *, score: Scorer, classify: Classify, read_line: ReadLine) -> list[DigitSegment]:
     """The marks in `image`, left to right, with their boxes in the uploaded file's pixels."""
     if max(image.size) <= SINGLE_DIGIT_SIDE:
         pixels = prepare_digit(image)
@@ -97,7 +102,7 @@ def _segments(image: Image.Image, *, score: Scorer) -> list[DigitSegment]:
     return [
         replace(segment, box=tuple(max(1, round(value * scale)) if i >= 2 else round(value * scale)
                                    for i, value in enumerate(segment.box)))
-        for segment in find_digits(ink, score=score)
+        for segment in find_digits(ink, score=score, classify=classify, read_line=read_line)
     ]
 
 
@@ -108,6 +113,20 @@ def _one_digit(segment: DigitSegment, detector) -> float:
     if segment.with_specks is not None:
         score = min(score, detector.score(segment.with_specks))
     return score
+
+
+def _with_line_reading(prediction: Prediction, line_probabilities: np.ndarray | None) -> Prediction:
+    """The classifier's reading of a digit weighed with the line reader's (their product,
+    renormalised): two readers of the same ink, one of the cut-out digit, one of the whole blob."""
+    if line_probabilities is None:
+        return prediction
+    weighed = np.asarray(prediction.probabilities) * line_probabilities
+    if weighed.sum() <= 0:
+        return prediction
+    weighed /= weighed.sum()
+    digit = int(weighed.argmax())
+    return replace(prediction, digit=digit, confidence=float(weighed[digit]),
+                   probabilities=[float(p) for p in weighed])
 
 
 def crop_png(image: Image.Image, box: tuple[int, int, int, int] | list[int]) -> bytes:
@@ -136,18 +155,38 @@ def read_number(*, data: bytes, feature_maps_for: Collection[int] = ()) -> Numbe
     when the detector doubts the mark is a digit at all (its score below `unsure_below`): a letter
     the classifier calls a "4" with certainty is not a confident "4"; and lowered by
     CUT_OUT_RELIABILITY when the digit was cut out of ink it touches. Marks the detector refuses
-    are left out, and a picture that is mostly such marks is no number."""
+    are left out, and a picture that is mostly such marks is no number. A digit of a blob the line
+    reader read whole (`predictor.line_reading`) has both readers' probabilities weighed together;
+    the detector only doubts it (flags it unsure), and its confidence is the weighed probability
+    times LINE_READ_RELIABILITY."""
     image, image_format = open_image(data, limits=ImageLimits(max_pixels=settings.MAX_IMAGE_PIXELS), side=None)
     classifier, detector, segment_scorer = get_classifier(), get_detector(), get_segment_scorer()
+    read: dict[bytes, tuple[np.ndarray, float]] = {}  # the segmenter weighs many runs more than once
+
+    def classify_and_score(pixels: np.ndarray) -> tuple[np.ndarray, float]:
+        key = pixels.tobytes()
+        if key not in read:
+            read[key] = np.asarray(classifier.predict(pixels=pixels).probabilities), segment_scorer.score(pixels)
+        return read[key]
+
+    def score(pixels: np.ndarray) -> tuple[float, float]:
+        probabilities, one_digit = classify_and_score(pixels)
+        return float(probabilities.max()), one_digit
+
     segments = _segments(
-        image, score=lambda pixels: (classifier.predict(pixels=pixels).confidence, segment_scorer.score(pixels))
+        image, score=score, classify=lambda pixels: classify_and_score(pixels)[0],
+        read_line=get_line_reader().read,
     )
     scored = [(segment, _one_digit(segment, detector)) for segment in segments]
-    kept = [(segment, one_digit) for segment, one_digit in scored if segment.is_digit and one_digit >= detector.threshold]
+    # A digit the line reader read in its blob is not refused by the detector (cut out of touching
+    # ink, it may look like no whole digit), only doubted: the line reader reads letters as nothing.
+    kept = [(segment, one_digit) for segment, one_digit in scored if segment.is_digit
+            and (one_digit >= detector.threshold or segment.line_probabilities is not None)]
     if not kept or len(segments) - len(kept) > MAX_NON_DIGIT_SHARE * len(segments):
         raise NoDigitFound(NOT_A_DIGIT)
     predictions = [
-        classifier.predict(pixels=segment.pixels, with_feature_maps=index in feature_maps_for)
+        _with_line_reading(classifier.predict(pixels=segment.pixels, with_feature_maps=index in feature_maps_for),
+                           segment.line_probabilities)
         for index, (segment, _) in enumerate(kept)
     ]
     several = len(kept) > 1
@@ -182,10 +221,12 @@ def read_number(*, data: bytes, feature_maps_for: Collection[int] = ()) -> Numbe
             position=index if several else None,
             box=box if several else None,
         )
-        # Lowered for doubtful marks, and for digits cut out of ink they touch.
-        confidence = prediction.confidence * min(1.0, one_digit / detector.unsure_below)
-        if segment.cut_out:
-            confidence *= CUT_OUT_RELIABILITY
+        if segment.line_probabilities is not None:  # two readers agree on it: no doubt from the detector
+            confidence = prediction.confidence * LINE_READ_RELIABILITY
+        else:  # lowered for doubtful marks, and for digits cut out of ink they touch
+            confidence = prediction.confidence * min(1.0, one_digit / detector.unsure_below)
+            if segment.cut_out:
+                confidence *= CUT_OUT_RELIABILITY
         digits.append(DigitReading(
             prediction=prediction, pixels=pixels, confidence=confidence,
             uncertain=confidence < settings.UNSURE_BELOW or one_digit < detector.unsure_below,

@@ -10,17 +10,23 @@ handwriting rarely does: a digit much wider than tall, one much shorter than its
 detached bar is part of a "5", not a digit), a cut through ink, two separate full-height blobs
 read as one. A picture of one digit gives the strokes `preprocessing.prepare_digit` keeps, so a
 lone digit reads exactly as before.
+
+Where digits interlock, no cut from top to bottom parts them. Given the line reader
+(`predictor.line_reading`), which reads a blob whole without parting it, each blob it reads as
+several digits is cut (however narrow), and each cut blob is joined anew into exactly as many
+digits as it reads, the chain whose pieces the classifier reads most as the line reader does.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import ndimage
 
+from predictor.line_reading import LineReading
 from predictor.preprocessing import (
     MAX_DIGIT_PARTS,
     MAX_INK_COVERAGE,
@@ -78,6 +84,10 @@ SPECK_SIDE = 0.25
 #: Scores a prepared 28×28 picture: the reader's confidence (0‥1) in the digit it reads there, and
 #: how much the picture looks like one whole digit at all (0‥1).
 Scorer = Callable[[np.ndarray], tuple[float, float]]
+#: The classifier's ten probabilities for a prepared 28×28 picture.
+Classify = Callable[[np.ndarray], np.ndarray]
+#: Reads a blob of touching digits whole (`predictor.line_reading`): the ink picture, the blob's mask.
+ReadLine = Callable[[np.ndarray, np.ndarray], LineReading]
 
 
 @dataclass(frozen=True)
@@ -92,6 +102,9 @@ class DigitSegment:
     #: The 28×28 picture with the specks inside its box put back (a face's eyes inside its circle),
     #: when there are any: what the refusal detector judges besides `pixels`.
     with_specks: np.ndarray | None = None
+    #: For a digit of a blob the line reader read whole: its ten probabilities for this digit,
+    #: which the reading weighs with the classifier's.
+    line_probabilities: np.ndarray | None = None
 
 
 def _box(mask: np.ndarray) -> tuple[int, int, int, int]:
@@ -149,11 +162,14 @@ def _piece(mask: np.ndarray, across: np.ndarray, *, blob: int, cut_before: float
     return _Piece(mask, blob, float(positions.min()), float(positions.max()) + 1.0, int(rows[0]), int(rows[-1]) + 1, cut_before)
 
 
-def _cut_blob(blob: _Piece, across: np.ndarray, *, slant: float, line_height: float) -> list[_Piece]:
+def _cut_blob(
+    blob: _Piece, across: np.ndarray, *, slant: float, line_height: float, narrow_too: bool = False,
+) -> list[_Piece]:
     """A wide blob sliced into pieces by cuts tried every CUT_STRIDE of the line's height, each
     along the path of least ink near its place (touching digits part where they meet); a narrow
-    one stays whole. The joining then weighs which cuts part digits and which part nothing."""
-    if blob.right - blob.left < MAYBE_SEVERAL_ASPECT * line_height:
+    one stays whole unless `narrow_too`. The joining then weighs which cuts part digits and which
+    part nothing."""
+    if blob.right - blob.left < MAYBE_SEVERAL_ASPECT * line_height and not narrow_too:
         return [blob]
     stroke = max(_stroke_width(blob.mask), 1.0)
     start = math.floor(blob.left)
@@ -324,6 +340,49 @@ def _join(
     return runs[::-1]
 
 
+def _join_as_read(
+    pieces: list[_Piece], *, line_height: float, line: LineReading,
+    read: Callable[[list[int]], tuple[np.ndarray, float]],
+) -> list[list[int]] | None:
+    """The best chain of the pieces of one blob into exactly as many digits as the line reader
+    read in it, each run weighed by how well the classifier's reading of it agrees with the line
+    reader's for its place (the probability that both read the same digit), with `_join`'s costs;
+    None when no such chain exists. `read(run)`: the classifier's ten probabilities for the run,
+    and how much it looks like one digit at all."""
+    count, digits = len(pieces), len(line.digits)
+    if not 0 < digits <= count:
+        return None
+    shapes = _RunShapes(pieces, line_height=line_height)
+    best = np.full((digits + 1, count + 1), -math.inf)
+    best[0, 0] = 0.0
+    came_from: dict[tuple[int, int], int] = {}
+    for end in range(1, count + 1):
+        for start in range(end - 1, -1, -1):
+            if shapes.too_wide(start, end) and end - start > 1:
+                break
+            if not np.isfinite(best[:digits, start]).any() or not shapes.may_be_digit(start, end):
+                continue
+            value = -DIGIT_COST - WIDTH_COST * max(shapes.width(start, end) / line_height - MAX_DIGIT_ASPECT, 0.0)
+            if start > 0 and pieces[start].cut_before:
+                value -= CUT_COST * (1.0 + pieces[start].cut_before)
+            probabilities, one_digit = read(list(range(start, end)))
+            agreement = line.probabilities @ np.asarray(probabilities)  # per place in the line
+            for place in range(digits):
+                if best[place, start] == -math.inf:
+                    continue
+                total = best[place, start] + value + math.log(max(float(agreement[place]) * one_digit, 1e-9))
+                if total > best[place + 1, end]:
+                    best[place + 1, end], came_from[(place + 1, end)] = total, start
+    if best[digits, count] == -math.inf:
+        return None
+    runs, end = [], count
+    for place in range(digits, 0, -1):
+        start = came_from[(place, end)]
+        runs.append(list(range(start, end)))
+        end = start
+    return runs[::-1]
+
+
 @dataclass
 class Layout:
     """A picture's ink cut into pieces, in reading order, ready to be joined into digits."""
@@ -334,6 +393,8 @@ class Layout:
     near_strokes: np.ndarray  # the strokes grown by two pixels
     pieces: list[_Piece]
     line_height: float
+    #: The line reader's reading of each blob it was asked about, by the blob's label.
+    line_readings: dict[int, LineReading] = field(default_factory=dict)
 
     def __post_init__(self):
         self._masks: dict[tuple[int, ...], np.ndarray] = {}
@@ -387,9 +448,10 @@ def _extent(blobs: list[_Piece]) -> float:
     return total
 
 
-def layout(ink: np.ndarray, *, score: Scorer) -> Layout:
+def layout(ink: np.ndarray, *, score: Scorer, read_line: ReadLine | None = None) -> Layout:
     """`ink` (from `preprocessing.picture_ink`) as pieces: paper lines and specks gone, blobs that
-    may be digits touching cut. Raises NoDigitFound for blank pages, noise and texture."""
+    may be digits touching cut (with `read_line`, also those the line reader reads as several
+    digits, however narrow). Raises NoDigitFound for blank pages, noise and texture."""
     ink = without_ruling(ink)
     check_looks_drawn(ink)
     labels, kept = _blobs(ink)
@@ -423,19 +485,77 @@ def layout(ink: np.ndarray, *, score: Scorer) -> Layout:
         confidence, one_digit = score(_prepared(ink, blob.mask, near_strokes))
         return confidence * one_digit >= SURE_READING
 
-    pieces = [piece for blob in blobs
-              for piece in ([blob] if settled(blob) else _cut_blob(blob, across, slant=slant, line_height=line_height))]
+    line_readings = {}
+    pieces = []
+    for blob in blobs:
+        several = False
+        if read_line is not None:
+            line_readings[blob.blob] = read_line(ink, blob.mask)
+            several = len(line_readings[blob.blob].digits) > 1
+        if settled(blob) and not several:
+            pieces.append(blob)
+        else:
+            pieces.extend(_cut_blob(blob, across, slant=slant, line_height=line_height, narrow_too=several))
     pieces.sort(key=lambda piece: (piece.left + piece.right) / 2)
     return Layout(ink=ink, strokes=strokes, specks=specks, near_strokes=near_strokes, pieces=pieces,
-                  line_height=line_height)
+                  line_height=line_height, line_readings=line_readings)
 
 
-def find_digits(ink: np.ndarray, *, score: Scorer) -> list[DigitSegment]:
-    """The digits in `ink` (from `preprocessing.picture_ink`), left to right.
+def _as_read_whole(
+    found: Layout, runs: list[tuple[list[int], bool]], *, score: Scorer, classify: Classify, read_line: ReadLine,
+) -> tuple[list[tuple[list[int], bool]], dict[int, np.ndarray]]:
+    """`runs` with each cut blob's runs joined anew to agree with the line reader's reading of the
+    blob (`_join_as_read`), and each such run's line-reader probabilities by its first piece. Runs
+    read as marks that are no digit are joined anew too: the line reader, trained on letters and
+    doodles as well, reads those as nothing, and a blob it reads as no digit keeps its joining. A
+    blob is also left as joined when a run joined it with another blob's pieces (a "5" whose bar
+    was written apart stays whole), or when no chain of its pieces gives the line reader's count."""
+    blobs: dict[int, list[int]] = {}
+    for index, piece in enumerate(found.pieces):
+        blobs.setdefault(piece.blob, []).append(index)
+    run_of = {index: position for position, (run, _) in enumerate(runs) for index in run}
+    line_probabilities: dict[int, np.ndarray] = {}
+    replaced: dict[int, list[list[int]]] = {}  # the first run's position → the blob's runs, joined anew
+    for blob, indices in blobs.items():
+        positions = sorted({run_of[index] for index in indices})
+        own = [runs[position] for position in positions]
+        if (len(indices) < 2 or positions != list(range(positions[0], positions[-1] + 1))
+                or sum(len(run) for run, _ in own) != len(indices)):
+            continue
+        line = found.line_readings.get(blob) or read_line(
+            found.ink, np.logical_or.reduce([found.pieces[i].mask for i in indices]))
+        pieces = [found.pieces[i] for i in indices]
+
+        def read(run: list[int]) -> tuple[np.ndarray, float]:
+            pixels = found.prepared([indices[i] for i in run])
+            return classify(pixels), score(pixels)[1]
+
+        local = _join_as_read(pieces, line_height=found.line_height, line=line, read=read)
+        if local is None:
+            continue
+        replaced[positions[0]] = [[indices[i] for i in run] for run in local]
+        for place, run in enumerate(replaced[positions[0]]):
+            line_probabilities[run[0]] = line.probabilities[place]
+        for position in positions[1:]:
+            replaced[position] = []
+    joined = []
+    for position, (run, is_digit) in enumerate(runs):
+        joined.extend([(new, True) for new in replaced[position]] if position in replaced else [(run, is_digit)])
+    return joined, line_probabilities
+
+
+def find_digits(
+    ink: np.ndarray, *, score: Scorer, classify: Classify | None = None, read_line: ReadLine | None = None,
+) -> list[DigitSegment]:
+    """The digits in `ink` (from `preprocessing.picture_ink`), left to right. With `classify` and
+    `read_line`, blobs of touching digits are joined as the line reader reads them whole.
 
     Raises NoDigitFound for blank pages, noise and texture, as `prepare_digit` does."""
-    found = layout(ink, score=score)
+    found = layout(ink, score=score, read_line=read_line if classify is not None else None)
     runs = _join(found.pieces, line_height=found.line_height, read=lambda run: score(found.prepared(run)))
+    line_probabilities: dict[int, np.ndarray] = {}
+    if classify is not None and read_line is not None:
+        runs, line_probabilities = _as_read_whole(found, runs, score=score, classify=classify, read_line=read_line)
     if len(runs) == 1:  # one mark: every stroke `prepare_digit` keeps, so a digit reads as it always has
         strokes = found.strokes
         return [DigitSegment(mask=strokes, box=_box(strokes), pixels=digit_from_ink(ink=found.ink, mask=strokes),
@@ -448,5 +568,6 @@ def find_digits(ink: np.ndarray, *, score: Scorer) -> list[DigitSegment]:
     for run, is_digit in runs:
         mask = found.run_mask(run)
         segments.append(DigitSegment(mask=mask, box=_box(mask), pixels=found.prepared(run), is_digit=is_digit,
-                                     cut_out=found.cut_out(run), with_specks=found.with_specks(mask)))
+                                     cut_out=found.cut_out(run), with_specks=found.with_specks(mask),
+                                     line_probabilities=line_probabilities.get(run[0])))
     return segments

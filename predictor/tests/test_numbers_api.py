@@ -47,16 +47,29 @@ def test_a_number_is_read_whole_and_digit_by_digit(client, settings):
 
 def test_digits_cut_apart_are_less_sure_than_their_classifier(client):
     """Parting touching digits can go wrong where the classifier cannot see it: a cut-out digit's
-    confidence is its probability lowered by CUT_OUT_RELIABILITY; digits written apart keep theirs."""
-    from predictor.reading import CUT_OUT_RELIABILITY
+    confidence is its probability lowered by CUT_OUT_RELIABILITY, or by LINE_READ_RELIABILITY
+    where the line reader read its blob; digits written apart keep theirs."""
+    from predictor.reading import CUT_OUT_RELIABILITY, LINE_READ_RELIABILITY
 
+    lowered = max(CUT_OUT_RELIABILITY, LINE_READ_RELIABILITY)
     touching = predict(client, number_png("42", spacing="touching")).json()
     assert touching["number"] == "42"
     for digit in touching["digits"]:
-        assert digit["confidence"] <= CUT_OUT_RELIABILITY * max(digit["probabilities"]) + 1e-6
+        assert digit["confidence"] <= lowered * max(digit["probabilities"]) + 1e-6
     apart = predict(client, number_png("42")).json()
     assert apart["number"] == "42"
-    assert any(digit["confidence"] > CUT_OUT_RELIABILITY * max(digit["probabilities"]) for digit in apart["digits"])
+    assert any(digit["confidence"] > lowered * max(digit["probabilities"]) for digit in apart["digits"])
+
+
+@pytest.mark.parametrize(("digits", "seed", "rendering"), [
+    ("61", 89, "scan"), ("3964", 96, "photo"), ("6902", 42, "canvas"), ("7431", 66, "white_on_black"),
+    ("493", 4, "scan"),
+])
+def test_touching_digits_no_cut_parts_are_read_whole_by_the_line_reader(client, digits, seed, rendering):
+    """Without the line reader these lose or misread a digit (interlocking strokes, a cut-out digit
+    the detector refuses); read whole, the blob's count and digits steer the joining."""
+    body = predict(client, number_png(digits, seed=seed, rendering=rendering, spacing="touching")).json()
+    assert body["number"] == digits
 
 
 def test_one_digit_keeps_the_old_meaning(client):

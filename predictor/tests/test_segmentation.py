@@ -8,6 +8,7 @@ from PIL import Image, ImageDraw
 from scipy import ndimage
 
 from predictor.inference import get_classifier
+from predictor.line_reading import LineReading
 from predictor.preprocessing import NoDigitFound, open_image, picture_ink, prepare_digit, stroke_pixels, working_side
 from predictor.reading import read_number
 from predictor.rejection import get_segment_scorer
@@ -177,3 +178,36 @@ def test_a_picture_a_pixel_or_two_thin_gets_an_answer(shape):
     except NoDigitFound:
         return
     assert reading.digits
+
+
+def _classify(pixels: np.ndarray) -> np.ndarray:
+    return np.asarray(get_classifier().predict(pixels=pixels).probabilities)
+
+
+def _sure_of(digits: str) -> LineReading:
+    """What a line reader sure of `digits` answers."""
+    probabilities = np.full((len(digits), 10), 0.001)
+    probabilities[np.arange(len(digits)), [int(d) for d in digits]] = 0.991
+    return LineReading(digits=digits, probabilities=probabilities, confidence=0.99)
+
+
+@pytest.mark.parametrize("read", ["42", "4", "421"])
+def test_a_blob_of_touching_digits_is_joined_into_as_many_as_the_line_reader_reads(read):
+    data = _number("42", spacing="touching")
+    image, _ = open_image(data, side=None)
+    ink = picture_ink(image, side=working_side(image.size))
+    segments = find_digits(ink, score=_score, classify=_classify, read_line=lambda ink, mask: _sure_of(read))
+    assert len(segments) == len(read)
+    if len(read) > 1:
+        assert [int(segment.line_probabilities.argmax()) for segment in segments] == [int(d) for d in read]
+
+
+def test_the_line_reader_is_asked_about_one_blob_at_a_time():
+    """Digits written apart are each a blob of their own: a wide one may be asked about (it was
+    cut), never two together, and a blob read as one digit stays one."""
+    asked = []
+    image, _ = open_image(_number("2026", spacing="apart"), side=None)
+    segments = find_digits(picture_ink(image, side=working_side(image.size)), score=_score, classify=_classify,
+                           read_line=lambda ink, mask: asked.append(mask) or _sure_of("7"))
+    assert all(ndimage.label(mask, structure=np.ones((3, 3)))[1] == 1 for mask in asked)
+    assert len(segments) == 4

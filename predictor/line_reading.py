@@ -1,0 +1,128 @@
+"""Reading a blob of touching digits whole: the bundled line reader's digits for its ink.
+
+Cutting touching digits apart fails where they interlock (a "2"'s tail under the next digit, two
+rings that cross): no cut from top to bottom parts them. The line reader (`training.line_reader`)
+reads the blob as a whole, without parting it: a small convolutional network that scores each
+narrow column band of the blob's picture as one of the ten digits or as nothing (CTC), trained on
+touching numbers written from MNIST training digits. The segmenter asks it how many digits a blob
+holds and which, and keeps the joining of pieces that agrees with it (`predictor.segmentation`).
+Served by LiteRT, without TensorFlow, loaded lazily in each process after any fork.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from predictor.preprocessing import _dilate_by_cross
+
+#: The line reader's picture: the blob's ink scaled to INK_HEIGHT px tall (kept in proportion, or
+#: squeezed when it would be wider than fits) in a black field LINE_HEIGHT × LINE_WIDTH.
+LINE_HEIGHT = 32
+LINE_WIDTH = 128
+INK_HEIGHT = 28
+MARGIN = 2
+#: The network's last layer scores 11 classes per column band: the ten digits and "nothing here".
+BLANK = 10
+LINE_READER = "line_reader"
+
+
+def line_picture(*, ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The LINE_HEIGHT × LINE_WIDTH uint8 picture of the strokes `mask` in `ink` (0‥1, high on a
+    zero background): their ink and anti-aliased rims, nothing else, scaled to INK_HEIGHT px tall,
+    left-aligned."""
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    window = np.s_[max(rows[0] - 2, 0) : rows[-1] + 3, max(cols[0] - 2, 0) : cols[-1] + 3]
+    own = _dilate_by_cross(_dilate_by_cross(mask[window]))
+    strokes = np.where(own, ink[window], 0.0)
+    top = max(float(strokes.max()), 1e-6)
+    crop = np.clip(strokes / top, 0.0, 1.0)
+    height, width = crop.shape
+    scaled_height = INK_HEIGHT
+    scaled_width = max(1, min(round(width * INK_HEIGHT / height), LINE_WIDTH - 2 * MARGIN))
+    scaled = Image.fromarray((crop * 255).astype(np.uint8)).resize((scaled_width, scaled_height),
+                                                                   Image.Resampling.BILINEAR)
+    picture = np.zeros((LINE_HEIGHT, LINE_WIDTH), np.uint8)
+    offset = (LINE_HEIGHT - scaled_height) // 2
+    picture[offset : offset + scaled_height, MARGIN : MARGIN + scaled_width] = np.asarray(scaled)
+    return picture
+
+
+@dataclass(frozen=True)
+class LineReading:
+    """The digits the line reader reads in a blob, each with its ten probabilities."""
+
+    digits: str
+    probabilities: np.ndarray  # one row of 10 per digit, each summing to 1
+    confidence: float  # that the whole string is right: the product of its best path's steps
+
+
+def decode(scores: np.ndarray) -> LineReading:
+    """The best path's digits of per-band scores (bands × 11, softmax, BLANK last): repeats merged,
+    blanks dropped. Each digit's probabilities are those of the band where it scored highest,
+    less the blank, renormalised."""
+    best = scores.argmax(axis=1)
+    digits, rows, current = [], [], None
+    for band, label in enumerate(best):
+        if label == BLANK:
+            current = None
+            continue
+        if current is not None and current[0] == label:
+            if scores[band, label] > scores[current[1], label]:
+                current = (label, band)
+                rows[-1] = band
+            continue
+        current = (label, band)
+        digits.append(int(label))
+        rows.append(band)
+    probabilities = np.array([scores[row, :BLANK] / max(scores[row, :BLANK].sum(), 1e-9) for row in rows])
+    confidence = float(np.prod(scores[np.arange(len(best)), best]))
+    return LineReading(digits="".join(map(str, digits)), probabilities=probabilities.reshape(-1, 10),
+                       confidence=confidence)
+
+
+class LineReader:
+    """A bundled line reader (LiteRT). Thread-safe: calls take a lock, as interpreters are not."""
+
+    def __init__(self, *, path: Path, threads: int = 1):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self._interpreter = Interpreter(model_path=str(path), num_threads=threads)
+        self._interpreter.allocate_tensors()
+        signature = self._interpreter.get_signature_runner()
+        self._input = signature.get_input_details()["line"]["index"]
+        self._output = signature.get_output_details()["bands"]["index"]
+        self._lock = threading.Lock()
+
+    def scores(self, picture: np.ndarray) -> np.ndarray:
+        """Per-band softmax scores (bands × 11) of a `line_picture`."""
+        batch = np.asarray(picture, dtype=np.float32).reshape(1, LINE_HEIGHT, LINE_WIDTH, 1)
+        with self._lock:
+            self._interpreter.set_tensor(self._input, batch)
+            self._interpreter.invoke()
+            return self._interpreter.get_tensor(self._output)[0].copy()
+
+    def read(self, ink: np.ndarray, mask: np.ndarray) -> LineReading:
+        return decode(self.scores(line_picture(ink=ink, mask=mask)))
+
+
+_loaded: dict[int, LineReader] = {}
+_lock = threading.Lock()
+
+
+def get_line_reader() -> LineReader:
+    """This process's copy of the bundled line reader, created on first use after any fork."""
+    from django.conf import settings
+
+    pid = os.getpid()
+    if pid not in _loaded:
+        with _lock:
+            if pid not in _loaded:
+                _loaded.clear()  # a forked worker drops its parent's
+                _loaded[pid] = LineReader(path=Path(settings.BUNDLED_MODEL_DIR) / f"{LINE_READER}.tflite")
+    return _loaded[pid]

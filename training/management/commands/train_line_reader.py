@@ -1,0 +1,63 @@
+"""`python manage.py train_line_reader`: train the line reader that reads touching digits whole."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from training.management.arguments import check_numbers
+from training.mnist import MnistFileInvalid
+
+
+class Command(BaseCommand):
+    help = (
+        "Train the line reader (a CTC network that reads a blob of touching digits without cutting it) on "
+        "touching numbers written from MNIST training digits; write line_reader.tflite and its card."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--data", default=None, help="Path to mnist.npz (default: MNIST_PATH).")
+        parser.add_argument("--epochs", type=int, default=None,
+                            help="Training epochs (default: LineReaderConfig's, 8).")
+        parser.add_argument("--examples", type=int, default=None,
+                            help="Training pictures (default: LineReaderConfig's, 120,000).")
+        parser.add_argument("--seed", type=int, default=1, help="Random seed (default 1).")
+        parser.add_argument("--train-limit", type=int, default=None, help="Use only the first N training digits.")
+        parser.add_argument(
+            "--output", default=None,
+            help="Directory for the network and its card (default: training/runs/line_reader; copy both into "
+            "training/base_model/ to bundle them).",
+        )
+
+    def handle(self, *args, **options):
+        check_numbers(options, counts=("epochs", "examples", "train_limit"), seeds=("seed",))
+        from training.line_reader import LineReaderConfig, train_line_reader  # TensorFlow loads only when training
+
+        config = LineReaderConfig(seed=options["seed"], train_limit=options["train_limit"])
+        for name in ("epochs", "examples"):
+            if options[name] is not None:
+                setattr(config, name, options[name])
+        if options["train_limit"]:  # a quick run: a validation set to match
+            config.validation_examples = min(config.validation_examples, config.examples)
+        data = options["data"] or settings.MNIST_PATH
+        if options["data"] and not Path(options["data"]).is_file():
+            raise CommandError(f"MNIST file not found: {options['data']}")
+        output = Path(options["output"] or Path(settings.BASE_DIR) / "training" / "runs" / "line_reader")
+        try:
+            output.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise CommandError(f"Cannot write to --output {output}: {error.strerror or error}") from error
+        self.stdout.write(f"Training the line reader on {config.examples} pictures, {config.epochs} epochs, "
+                          f"seed {config.seed}, data {data} → {output}")
+        progress = self.stdout.write if options["verbosity"] >= 1 else (lambda message: None)
+        try:
+            card = train_line_reader(output_dir=output, data_path=data, config=config, progress=progress)
+        except (FileNotFoundError, MnistFileInvalid) as error:
+            raise CommandError(str(error)) from error
+        valid = card["validation"]
+        self.stdout.write(self.style.SUCCESS(
+            f"Reads {valid['exact']:.2%} of {valid['pictures']} validation blobs exactly; written to {output} "
+            f"in {card['training_seconds']:.0f} s"
+        ))

@@ -37,9 +37,9 @@ MAX_LENGTH = max(LENGTHS)
 
 @dataclass
 class LineReaderConfig:
-    examples: int = 120_000
+    examples: int = 200_000
     validation_examples: int = 3_000
-    epochs: int = 8
+    epochs: int = 10
     batch_size: int = 128
     learning_rate: float = 2e-3
     seed: int = 1

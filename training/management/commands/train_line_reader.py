@@ -20,9 +20,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--data", default=None, help="Path to mnist.npz (default: MNIST_PATH).")
         parser.add_argument("--epochs", type=int, default=None,
-                            help="Training epochs (default: LineReaderConfig's, 8).")
+                            help="Training epochs (default: LineReaderConfig's, 10).")
         parser.add_argument("--examples", type=int, default=None,
-                            help="Training pictures (default: LineReaderConfig's, 120,000).")
+                            help="Training pictures (default: LineReaderConfig's, 200,000).")
         parser.add_argument("--seed", type=int, default=1, help="Random seed (default 1).")
         parser.add_argument("--train-limit", type=int, default=None, help="Use only the first N training digits.")
         parser.add_argument(

@@ -59,7 +59,6 @@ class LineReading:
 
     digits: str
     probabilities: np.ndarray  # one row of 10 per digit, each summing to 1
-    confidence: float  # that the whole string is right: the product of its best path's steps
 
 
 def decode(scores: np.ndarray) -> LineReading:
@@ -81,9 +80,7 @@ def decode(scores: np.ndarray) -> LineReading:
         digits.append(int(label))
         rows.append(band)
     probabilities = np.array([scores[row, :BLANK] / max(scores[row, :BLANK].sum(), 1e-9) for row in rows])
-    confidence = float(np.prod(scores[np.arange(len(best)), best]))
-    return LineReading(digits="".join(map(str, digits)), probabilities=probabilities.reshape(-1, 10),
-                       confidence=confidence)
+    return LineReading(digits="".join(map(str, digits)), probabilities=probabilities.reshape(-1, 10))
 
 
 class LineReader:

@@ -188,7 +188,7 @@ def _sure_of(digits: str) -> LineReading:
     """What a line reader sure of `digits` answers."""
     probabilities = np.full((len(digits), 10), 0.001)
     probabilities[np.arange(len(digits)), [int(d) for d in digits]] = 0.991
-    return LineReading(digits=digits, probabilities=probabilities, confidence=0.99)
+    return LineReading(digits=digits, probabilities=probabilities)
 
 
 @pytest.mark.parametrize("read", ["42", "4", "421"])

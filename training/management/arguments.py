@@ -1,4 +1,4 @@
-"""Range checks for the training commands' numbers, run first thing in `handle`.
+"""Checks of the training commands' options, run first thing in `handle`.
 
 Not argparse `type`s: `call_command("finetune", epochs=0)` passes keyword options straight through,
 past the parser, so only a check in `handle` holds for every caller.
@@ -6,6 +6,9 @@ past the parser, so only a check in `handle` holds for every caller.
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from django.conf import settings
 from django.core.management.base import CommandError
 
 MAX_SEED = 2**32 - 1  # NumPy's and Keras's seeds are 32-bit
@@ -23,3 +26,21 @@ def check_numbers(
         for name in names:
             if options[name] is not None and not in_range(options[name]):
                 raise CommandError(f"--{name.replace('_', '-')}: {rule}.")
+
+
+def mnist_file(options: dict) -> str:
+    """The MNIST file to train on: `--data`, which must exist, or MNIST_PATH."""
+    if options["data"] and not Path(options["data"]).is_file():
+        raise CommandError(f"MNIST file not found: {options['data']}")
+    return options["data"] or settings.MNIST_PATH
+
+
+def output_folder(options: dict, *, default: Path) -> Path:
+    """`--output` (or `default`), made now: a folder that cannot be written fails before minutes of
+    training, not after."""
+    output = Path(options["output"] or default)
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise CommandError(f"Cannot write to --output {output}: {error.strerror or error}") from error
+    return output

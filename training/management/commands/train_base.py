@@ -8,7 +8,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from training.management.arguments import check_numbers
+from training.management.arguments import check_numbers, mnist_file, output_folder
 from training.mnist import MnistFileInvalid
 
 
@@ -50,14 +50,8 @@ class Command(BaseCommand):
                              **shares)
         if options["epochs"] is not None:
             config.epochs = options["epochs"]
-        data = options["data"] or settings.MNIST_PATH
-        if options["data"] and not Path(options["data"]).is_file():
-            raise CommandError(f"MNIST file not found: {options['data']}")
-        output = Path(options["output"] or Path(settings.BASE_DIR) / "training" / "runs" / f"seed{config.seed}")
-        try:  # before minutes of training, not after
-            output.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise CommandError(f"Cannot write to --output {output}: {error.strerror or error}") from error
+        data = mnist_file(options)
+        output = output_folder(options, default=Path(settings.BASE_DIR) / "training" / "runs" / f"seed{config.seed}")
         self.stdout.write(f"Training {config.epochs} epochs, seed {config.seed}, data {data} → {output}")
         try:
             card = train_base(

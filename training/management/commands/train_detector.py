@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from predictor.rejection import DETECTOR, SEGMENT_SCORER
-from training.management.arguments import check_numbers
+from training.management.arguments import check_numbers, mnist_file, output_folder
 from training.mnist import MnistFileInvalid
 
 #: Numbers written from training digits whose pieces the segment scorer learns from.
@@ -70,14 +70,8 @@ class Command(BaseCommand):
         network = SEGMENT_SCORER if options["segment_scorer"] else DETECTOR
         if options["segment_scorer"]:
             config.segmentation_numbers = options["segmentation_numbers"] or SEGMENT_SCORER_NUMBERS
-        data = options["data"] or settings.MNIST_PATH
-        if options["data"] and not Path(options["data"]).is_file():
-            raise CommandError(f"MNIST file not found: {options['data']}")
-        output = Path(options["output"] or Path(settings.BASE_DIR) / "training" / "runs" / "detector")
-        try:
-            output.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise CommandError(f"Cannot write to --output {output}: {error.strerror or error}") from error
+        data = mnist_file(options)
+        output = output_folder(options, default=Path(settings.BASE_DIR) / "training" / "runs" / "detector")
         if options["rechoose_thresholds"]:
             self._rechoose_thresholds(output=output, data=data, config=config, network=network)
             return

@@ -7,7 +7,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from training.management.arguments import check_numbers
+from training.management.arguments import check_numbers, mnist_file, output_folder
 from training.mnist import MnistFileInvalid
 
 
@@ -41,14 +41,8 @@ class Command(BaseCommand):
                 setattr(config, name, options[name])
         if options["train_limit"]:  # a quick run: a validation set to match
             config.validation_examples = min(config.validation_examples, config.examples)
-        data = options["data"] or settings.MNIST_PATH
-        if options["data"] and not Path(options["data"]).is_file():
-            raise CommandError(f"MNIST file not found: {options['data']}")
-        output = Path(options["output"] or Path(settings.BASE_DIR) / "training" / "runs" / "line_reader")
-        try:
-            output.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise CommandError(f"Cannot write to --output {output}: {error.strerror or error}") from error
+        data = mnist_file(options)
+        output = output_folder(options, default=Path(settings.BASE_DIR) / "training" / "runs" / "line_reader")
         self.stdout.write(f"Training the line reader on {config.examples} pictures, {config.epochs} epochs, "
                           f"seed {config.seed}, data {data} → {output}")
         progress = self.stdout.write if options["verbosity"] >= 1 else (lambda message: None)

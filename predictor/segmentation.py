@@ -284,6 +284,20 @@ class _RunShapes:
         """Wider than any digit (the whole picture is always allowed: it may be one mark)."""
         return self.width(start, end) > MAX_RUN_ASPECT * self.line_height and (start, end) != (0, len(self.pieces))
 
+    def cost(self, start: int, end: int) -> float:
+        """What reading the run of pieces `start`…`end` as one digit costs by its shape (see the
+        module's constants): a digit, its width beyond a digit's, separate full-height blobs joined,
+        the cut at its left."""
+        pieces = self.pieces
+        cost = DIGIT_COST + WIDTH_COST * max(self.width(start, end) / self.line_height - MAX_DIGIT_ASPECT, 0.0)
+        cost += JOIN_COST * sum(
+            1 for a in range(start, end - 1)
+            if pieces[a + 1].blob != pieces[a].blob and self.full_height[a] and self.full_height[a + 1]
+        )
+        if start > 0 and pieces[start].cut_before:
+            cost += CUT_COST * (1.0 + pieces[start].cut_before)
+        return cost
+
     def may_be_digit(self, start: int, end: int) -> bool:
         """Not too wide, not too short for the line, and not a short part of a blob that was cut."""
         if self.too_wide(start, end):
@@ -315,14 +329,7 @@ def _join(
                 break  # runs only widen as they start further left
             if best[start] == -math.inf or not shapes.may_be_digit(start, end):
                 continue
-            width = shapes.width(start, end)
-            value = best[start] - DIGIT_COST - WIDTH_COST * max(width / line_height - MAX_DIGIT_ASPECT, 0.0)
-            value -= JOIN_COST * sum(
-                1 for a in range(start, end - 1)
-                if pieces[a + 1].blob != pieces[a].blob and shapes.full_height[a] and shapes.full_height[a + 1]
-            )
-            if start > 0 and pieces[start].cut_before:
-                value -= CUT_COST * (1.0 + pieces[start].cut_before)
+            value = best[start] - shapes.cost(start, end)
             if value <= best[end]:
                 continue  # reading it cannot help: log-confidence is never positive
             confidence, one_digit = read(list(range(start, end)))
@@ -362,9 +369,7 @@ def _join_as_read(
                 break
             if not np.isfinite(best[:digits, start]).any() or not shapes.may_be_digit(start, end):
                 continue
-            value = -DIGIT_COST - WIDTH_COST * max(shapes.width(start, end) / line_height - MAX_DIGIT_ASPECT, 0.0)
-            if start > 0 and pieces[start].cut_before:
-                value -= CUT_COST * (1.0 + pieces[start].cut_before)
+            value = -shapes.cost(start, end)
             probabilities, one_digit = read(list(range(start, end)))
             agreement = line.probabilities @ np.asarray(probabilities)  # per place in the line
             for place in range(digits):
@@ -502,7 +507,7 @@ def layout(ink: np.ndarray, *, score: Scorer, read_line: ReadLine | None = None)
 
 
 def _as_read_whole(
-    found: Layout, runs: list[tuple[list[int], bool]], *, score: Scorer, classify: Classify, read_line: ReadLine,
+    found: Layout, runs: list[tuple[list[int], bool]], *, score: Scorer, classify: Classify,
 ) -> tuple[list[tuple[list[int], bool]], dict[int, np.ndarray]]:
     """`runs` with each cut blob's runs joined anew to agree with the line reader's reading of the
     blob (`_join_as_read`), and each such run's line-reader probabilities by its first piece. Runs
@@ -522,8 +527,7 @@ def _as_read_whole(
         if (len(indices) < 2 or positions != list(range(positions[0], positions[-1] + 1))
                 or sum(len(run) for run, _ in own) != len(indices)):
             continue
-        line = found.line_readings.get(blob) or read_line(
-            found.ink, np.logical_or.reduce([found.pieces[i].mask for i in indices]))
+        line = found.line_readings[blob]
         pieces = [found.pieces[i] for i in indices]
 
         def read(run: list[int]) -> tuple[np.ndarray, float]:
@@ -551,11 +555,12 @@ def find_digits(
     `read_line`, blobs of touching digits are joined as the line reader reads them whole.
 
     Raises NoDigitFound for blank pages, noise and texture, as `prepare_digit` does."""
-    found = layout(ink, score=score, read_line=read_line if classify is not None else None)
+    reads_whole = classify is not None and read_line is not None
+    found = layout(ink, score=score, read_line=read_line if reads_whole else None)
     runs = _join(found.pieces, line_height=found.line_height, read=lambda run: score(found.prepared(run)))
     line_probabilities: dict[int, np.ndarray] = {}
-    if classify is not None and read_line is not None:
-        runs, line_probabilities = _as_read_whole(found, runs, score=score, classify=classify, read_line=read_line)
+    if reads_whole:
+        runs, line_probabilities = _as_read_whole(found, runs, score=score, classify=classify)
     if len(runs) == 1:  # one mark: every stroke `prepare_digit` keeps, so a digit reads as it always has
         strokes = found.strokes
         return [DigitSegment(mask=strokes, box=_box(strokes), pixels=digit_from_ink(ink=found.ink, mask=strokes),

@@ -6,13 +6,12 @@ reads the blob as a whole, without parting it: a small convolutional network tha
 narrow column band of the blob's picture as one of the ten digits or as nothing (CTC), trained on
 touching numbers written from MNIST training digits. The segmenter asks it how many digits a blob
 holds and which, and keeps the joining of pieces that agrees with it (`predictor.segmentation`).
-Served by LiteRT, without TensorFlow, loaded lazily in each process after any fork.
+Served by LiteRT, without TensorFlow, loaded lazily in each process after any fork, as the
+detector is (`predictor.rejection.bundled_network`).
 """
 
 from __future__ import annotations
 
-import os
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from predictor.preprocessing import _dilate_by_cross
+from predictor.rejection import SignatureNetwork, bundled_network
 
 #: The line reader's picture: the blob's ink scaled to INK_HEIGHT px tall (kept in proportion, or
 #: squeezed when it would be wider than fits) in a black field LINE_HEIGHT × LINE_WIDTH.
@@ -33,9 +33,9 @@ LINE_READER = "line_reader"
 
 
 def line_picture(*, ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """The LINE_HEIGHT × LINE_WIDTH uint8 picture of the strokes `mask` in `ink` (0‥1, high on a
-    zero background): their ink and anti-aliased rims, nothing else, scaled to INK_HEIGHT px tall,
-    left-aligned."""
+    """The LINE_HEIGHT × LINE_WIDTH uint8 picture of the strokes `mask` in `ink` (high on a zero
+    background, on any scale: it is divided by its highest value): their ink and anti-aliased rims,
+    nothing else, scaled to INK_HEIGHT px tall, left-aligned."""
     rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
     window = np.s_[max(rows[0] - 2, 0) : rows[-1] + 3, max(cols[0] - 2, 0) : cols[-1] + 3]
     own = _dilate_by_cross(_dilate_by_cross(mask[window]))
@@ -83,43 +83,20 @@ def decode(scores: np.ndarray) -> LineReading:
     return LineReading(digits="".join(map(str, digits)), probabilities=probabilities.reshape(-1, 10))
 
 
-class LineReader:
-    """A bundled line reader (LiteRT). Thread-safe: calls take a lock, as interpreters are not."""
+class LineReader(SignatureNetwork):
+    """A bundled line reader (LiteRT): input `line`, output `bands`."""
 
     def __init__(self, *, path: Path, threads: int = 1):
-        from ai_edge_litert.interpreter import Interpreter
-
-        self._interpreter = Interpreter(model_path=str(path), num_threads=threads)
-        self._interpreter.allocate_tensors()
-        signature = self._interpreter.get_signature_runner()
-        self._input = signature.get_input_details()["line"]["index"]
-        self._output = signature.get_output_details()["bands"]["index"]
-        self._lock = threading.Lock()
+        super().__init__(path=path, input_name="line", output_name="bands", threads=threads)
 
     def scores(self, picture: np.ndarray) -> np.ndarray:
         """Per-band softmax scores (bands × 11) of a `line_picture`."""
-        batch = np.asarray(picture, dtype=np.float32).reshape(1, LINE_HEIGHT, LINE_WIDTH, 1)
-        with self._lock:
-            self._interpreter.set_tensor(self._input, batch)
-            self._interpreter.invoke()
-            return self._interpreter.get_tensor(self._output)[0].copy()
+        return self.output(picture)
 
     def read(self, ink: np.ndarray, mask: np.ndarray) -> LineReading:
         return decode(self.scores(line_picture(ink=ink, mask=mask)))
 
 
-_loaded: dict[int, LineReader] = {}
-_lock = threading.Lock()
-
-
 def get_line_reader() -> LineReader:
-    """This process's copy of the bundled line reader, created on first use after any fork."""
-    from django.conf import settings
-
-    pid = os.getpid()
-    if pid not in _loaded:
-        with _lock:
-            if pid not in _loaded:
-                _loaded.clear()  # a forked worker drops its parent's
-                _loaded[pid] = LineReader(path=Path(settings.BUNDLED_MODEL_DIR) / f"{LINE_READER}.tflite")
-    return _loaded[pid]
+    """The bundled line reader, this process's copy."""
+    return bundled_network(LINE_READER, lambda directory: LineReader(path=directory / f"{LINE_READER}.tflite"))

@@ -6,7 +6,8 @@ or two digits that touch. Its refusal threshold was chosen on validation digits 
 its card. A twin network trained by the same recipe, the segment scorer, also learnt the pieces
 the segmenter cuts out of numbers; it judges which pieces make whole digits when a number is
 joined (`predictor.segmentation`), and the detector alone decides what is refused. Like the
-classifier, both are loaded lazily in each process, after any fork.
+classifier, both are loaded lazily in each process, after any fork (`bundled_network`, which
+loads the line reader of `predictor.line_reading` too).
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -30,27 +33,39 @@ def network_files(name: str) -> tuple[str, str]:
     return f"{name}.tflite", f"{name}_card.json"
 
 
-class NetworkScores:
-    """A LiteRT network of this shape: its score for a prepared picture, as serving computes it.
-    Thread-safe (calls take a lock, as LiteRT interpreters are not)."""
+class SignatureNetwork:
+    """A LiteRT network with one signature of one input and one output, run on one picture at a
+    time. Thread-safe (calls take a lock, as LiteRT interpreters are not)."""
 
-    def __init__(self, *, path: Path, threads: int = 1):
+    def __init__(self, *, path: Path, input_name: str, output_name: str, threads: int = 1):
         from ai_edge_litert.interpreter import Interpreter
 
         self._interpreter = Interpreter(model_path=str(path), num_threads=threads)
         self._interpreter.allocate_tensors()
         signature = self._interpreter.get_signature_runner()
-        self._input = signature.get_input_details()["image"]["index"]
-        self._output = signature.get_output_details()[OUTPUT_NAME]["index"]
+        source = signature.get_input_details()[input_name]
+        self._input, self._shape = source["index"], tuple(source["shape"])
+        self._output = signature.get_output_details()[output_name]["index"]
         self._lock = threading.Lock()
 
-    def score(self, pixels: np.ndarray) -> float:
-        """How much the 28×28 uint8 picture looks like one whole digit, 0‥1."""
-        batch = np.asarray(pixels, dtype=np.float32).reshape(1, 28, 28, 1)
+    def output(self, picture: np.ndarray) -> np.ndarray:
+        """The network's output for one picture (its batch dimension dropped)."""
+        batch = np.asarray(picture, dtype=np.float32).reshape(self._shape)
         with self._lock:
             self._interpreter.set_tensor(self._input, batch)
             self._interpreter.invoke()
-            return float(self._interpreter.get_tensor(self._output)[0, 0])
+            return self._interpreter.get_tensor(self._output)[0].copy()
+
+
+class NetworkScores(SignatureNetwork):
+    """A network of the detector's shape: its score for a prepared picture, as serving computes it."""
+
+    def __init__(self, *, path: Path, threads: int = 1):
+        super().__init__(path=path, input_name="image", output_name=OUTPUT_NAME, threads=threads)
+
+    def score(self, pixels: np.ndarray) -> float:
+        """How much the 28×28 uint8 picture looks like one whole digit, 0‥1."""
+        return float(self.output(pixels)[0])
 
 
 class DigitDetector(NetworkScores):
@@ -67,12 +82,14 @@ class DigitDetector(NetworkScores):
         return self.score(pixels) >= self.threshold
 
 
-_loaded: dict[tuple[int, str], DigitDetector] = {}
+Network = TypeVar("Network", bound="SignatureNetwork")
+_loaded: dict[tuple[int, str], SignatureNetwork] = {}
 _lock = threading.Lock()
 
 
-def _bundled(name: str) -> DigitDetector:
-    """This process's copy of a bundled network, created on first use after any fork."""
+def bundled_network(name: str, make: Callable[[Path], Network]) -> Network:
+    """This process's copy of the bundled network `name`, made by `make(directory)` from the
+    bundled model directory on first use after any fork."""
     from django.conf import settings
 
     key = (os.getpid(), name)
@@ -83,15 +100,15 @@ def _bundled(name: str) -> DigitDetector:
             if network is None:
                 for stale in [k for k in _loaded if k[0] != key[0]]:  # a forked worker drops its parent's
                     del _loaded[stale]
-                network = _loaded[key] = DigitDetector(directory=Path(settings.BUNDLED_MODEL_DIR), name=name)
+                network = _loaded[key] = make(Path(settings.BUNDLED_MODEL_DIR))
     return network
 
 
 def get_detector() -> DigitDetector:
     """The bundled digit detector: refuses non-digits, flags doubtful ones."""
-    return _bundled(DETECTOR)
+    return bundled_network(DETECTOR, lambda directory: DigitDetector(directory=directory, name=DETECTOR))
 
 
 def get_segment_scorer() -> DigitDetector:
     """The bundled segment scorer: how much a piece cut out of a number looks like one whole digit."""
-    return _bundled(SEGMENT_SCORER)
+    return bundled_network(SEGMENT_SCORER, lambda directory: DigitDetector(directory=directory, name=SEGMENT_SCORER))

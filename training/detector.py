@@ -35,6 +35,7 @@ from predictor.preprocessing import NoDigitFound, prepare_digit
 from predictor.rejection import DETECTOR, OUTPUT_NAME, NetworkScores, network_files
 from training.augment import AugmentConfig, augment_batch
 from training.calibration import calibration_pictures
+from training.export import write_litert
 from training.mnist import load_mnist
 from training.negatives import load_glyphs, non_digits
 from training.segmentation_examples import bundled_scorer, segmentation_examples
@@ -208,13 +209,7 @@ def export_detector(model: keras.Model, *, path: Path, quantized: bool) -> None:
     """The trained network as a LiteRT file with one signature (input `image`, output
     OUTPUT_NAME); `quantized`: its weights in 8-bit integers, which XNNPACK runs about as fast as
     a network of a third of the width in float."""
-    served = keras.Model(model.input, {OUTPUT_NAME: model.output})
-    if not quantized:
-        served.export(str(path), format="litert", verbose=False)
-        return
-    converter = tf.lite.TFLiteConverter.from_keras_model(served)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    path.write_bytes(converter.convert())
+    write_litert(keras.Model(model.input, {OUTPUT_NAME: model.output}), path=path, quantized=quantized)
 
 
 def litert_scores(path: Path, pictures: np.ndarray) -> np.ndarray:

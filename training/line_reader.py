@@ -25,6 +25,7 @@ from scipy import ndimage
 
 from predictor.line_reading import BLANK, LINE_HEIGHT, LINE_READER, LINE_WIDTH, LineReader, decode, line_picture
 from training.detector import VALIDATION_DIGITS, VALIDATION_FONTS, small_scan
+from training.export import write_litert
 from training.mnist import load_mnist
 from training.negatives import load_glyphs, scribble
 from training.number_pictures import compose
@@ -127,10 +128,7 @@ def build_line_reader() -> keras.Model:
 
 def export_line_reader(model: keras.Model, *, path: Path) -> None:
     """As LiteRT, one signature: input `line`, output `bands` (softmax per band), weights in 8 bits."""
-    served = keras.Model(model.input, {"bands": layers.Softmax()(model.output)})
-    converter = tf.lite.TFLiteConverter.from_keras_model(served)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    path.write_bytes(converter.convert())
+    write_litert(keras.Model(model.input, {"bands": layers.Softmax()(model.output)}), path=path, quantized=True)
 
 
 def exact_share(reader: LineReader, pictures: np.ndarray, targets: np.ndarray, lengths: np.ndarray) -> float:

@@ -1,4 +1,4 @@
-"""The served LiteRT model answers exactly what the Keras model does, once per process."""
+"""The served LiteRT model answers what the Keras model does (its weights in 8 bits), once per process."""
 
 from __future__ import annotations
 
@@ -26,12 +26,15 @@ def keras_model():
 
 
 def test_litert_probabilities_match_keras(keras_model):
-    """At the version's temperature (fitted on training data; predictor.calibration)."""
+    """At the version's temperature (fitted on training data; predictor.calibration). The served
+    file's weights are in 8 bits (training.export, where the float export is held to 1e-5): the
+    same digit, each probability within 0.02."""
     classifier = inference.get_classifier()
     expected = temper(keras_model(DIGITS[..., None].astype("float32"), training=False).numpy(), classifier.temperature)
     for image, want in zip(DIGITS, expected):
-        got = classifier.predict(pixels=image).probabilities
-        np.testing.assert_allclose(got, want, atol=1e-5)
+        got = classifier.predict(pixels=image)
+        assert got.digit == want.argmax()
+        np.testing.assert_allclose(got.probabilities, want, atol=0.02)
 
 
 def test_feature_maps_come_from_the_same_forward_pass(keras_model):
@@ -40,11 +43,11 @@ def test_feature_maps_come_from_the_same_forward_pass(keras_model):
     expected = with_feature_maps(keras_model)(DIGITS[:1, ..., None].astype("float32"), training=False)
     prediction = inference.get_classifier().predict(pixels=DIGITS[0], with_feature_maps=True)
     assert tuple(prediction.feature_maps) == CONV_LAYER_NAMES
-    for name in CONV_LAYER_NAMES:
-        np.testing.assert_allclose(prediction.feature_maps[name], expected[name][0].numpy(), atol=1e-4)
-    temperature = inference.get_classifier().temperature
-    np.testing.assert_allclose(prediction.probabilities, temper(expected["probabilities"][0].numpy(), temperature),
-                               atol=1e-5)
+    for name in CONV_LAYER_NAMES:  # weights in 8 bits: within 3 % of the layer's range
+        layer = expected[name][0].numpy()
+        np.testing.assert_allclose(prediction.feature_maps[name], layer, atol=0.03 * np.abs(layer).max())
+    without_maps = inference.get_classifier().predict(pixels=DIGITS[0])
+    assert prediction.probabilities == without_maps.probabilities
 
 
 def test_classifier_is_loaded_once_per_process(monkeypatch):

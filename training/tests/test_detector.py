@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 from predictor.rejection import DigitDetector
 from predictor.tests import renders
 from training.negatives import GLYPHS, LOOK_ALIKES, fragment, load_glyphs, non_digits, scribble, touching_pair
+from training.tests.litert import int8_tensors
 
 DIGITS, LABELS = renders.mnist_samples()
 
@@ -140,13 +141,7 @@ def test_train_detector_writes_a_litert_file_and_a_card(mnist_path, tmp_path, ca
     detector = DigitDetector(directory=output)
     assert 0.0 <= detector.score(DIGITS[0]) <= 1.0
     assert "Threshold" in capsys.readouterr().out
-    assert card["config"]["quantized"] and _int8_tensors(output / "detector.tflite")
-
-
-def _int8_tensors(path) -> int:
-    from ai_edge_litert.interpreter import Interpreter
-
-    return sum(tensor["dtype"] == np.int8 for tensor in Interpreter(model_path=str(path)).get_tensor_details())
+    assert card["config"]["quantized"] and int8_tensors(output / "detector.tflite")
 
 
 def test_a_quantized_detector_scores_as_its_float_network_does(tmp_path):
@@ -160,7 +155,7 @@ def test_a_quantized_detector_scores_as_its_float_network_does(tmp_path):
     model = build_detector(filters=(8, 16, 16), dense=16)
     export_detector(model, path=tmp_path / "float.tflite", quantized=False)
     export_detector(model, path=tmp_path / "int8.tflite", quantized=True)
-    assert _int8_tensors(tmp_path / "int8.tflite") and not _int8_tensors(tmp_path / "float.tflite")
+    assert int8_tensors(tmp_path / "int8.tflite") and not int8_tensors(tmp_path / "float.tflite")
     exact = model.predict(DIGITS[..., None].astype("float32"), verbose=0)[:, 0]
     np.testing.assert_allclose(litert_scores(tmp_path / "float.tflite", DIGITS), exact, atol=1e-5)
     np.testing.assert_allclose(litert_scores(tmp_path / "int8.tflite", DIGITS), exact, atol=0.005)

@@ -53,6 +53,11 @@ CUT_OUT_RELIABILITY = 0.96
 #: probabilities weighed together; that confidence is multiplied by this (and not lowered by the
 #: detector's doubt, which still flags it unsure). Fitted the same way (docs/model.md, "The line reader").
 LINE_READ_RELIABILITY = 0.98
+#: A mark whose blobs the line reader reads as no digit at all (it learnt letters and doodles as
+#: nothing) is flagged unsure when the detector is less sure than this that it is a digit; its
+#: confidence is left as it is (lowering it made validation numbers' calibration worse). Chosen on
+#: validation (docs/model.md, "Both readers doubt it").
+DOUBTED_BY_BOTH_BELOW = 0.9
 
 
 @dataclass(frozen=True)
@@ -158,7 +163,8 @@ def read_number(*, data: bytes, feature_maps_for: Collection[int] = ()) -> Numbe
     are left out, and a picture that is mostly such marks is no number. A digit of a blob the line
     reader read whole (`predictor.line_reading`) has both readers' probabilities weighed together;
     the detector only doubts it (flags it unsure), and its confidence is the weighed probability
-    times LINE_READ_RELIABILITY."""
+    times LINE_READ_RELIABILITY. A mark the line reader reads as nothing and the detector scores
+    below DOUBTED_BY_BOTH_BELOW is flagged unsure."""
     image, image_format = open_image(data, limits=ImageLimits(max_pixels=settings.MAX_IMAGE_PIXELS), side=None)
     classifier, detector, segment_scorer = get_classifier(), get_detector(), get_segment_scorer()
     read: dict[bytes, tuple[np.ndarray, float]] = {}  # the segmenter weighs many runs more than once
@@ -227,9 +233,10 @@ def read_number(*, data: bytes, feature_maps_for: Collection[int] = ()) -> Numbe
             confidence = prediction.confidence * min(1.0, one_digit / detector.unsure_below)
             if segment.cut_out:
                 confidence *= CUT_OUT_RELIABILITY
+        doubted_by_both = segment.line_reads_nothing and one_digit < DOUBTED_BY_BOTH_BELOW
         digits.append(DigitReading(
             prediction=prediction, pixels=pixels, confidence=confidence,
-            uncertain=confidence < settings.UNSURE_BELOW or one_digit < detector.unsure_below,
+            uncertain=confidence < settings.UNSURE_BELOW or one_digit < detector.unsure_below or doubted_by_both,
             feedback_token=token, box=box, crop=original if several else b"",
         ))
     if several:

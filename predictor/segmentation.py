@@ -105,6 +105,8 @@ class DigitSegment:
     #: For a digit of a blob the line reader read whole: its ten probabilities for this digit,
     #: which the reading weighs with the classifier's.
     line_probabilities: np.ndarray | None = None
+    #: Whether the line reader read every blob this mark is made of as no digit at all.
+    line_reads_nothing: bool = False
 
 
 def _box(mask: np.ndarray) -> tuple[int, int, int, int]:
@@ -430,6 +432,11 @@ class Layout:
         with_them[box] |= inside
         return _prepared(self.ink, with_them, self.near_strokes)
 
+    def reads_nothing(self, run) -> bool:
+        """Whether the line reader read each blob the pieces `run` belong to as no digit."""
+        blobs = {self.pieces[i].blob for i in run}
+        return bool(self.line_readings) and all(self.line_readings[blob].digits == "" for blob in blobs)
+
     def cut_out(self, run: list[int]) -> bool:
         """Whether the run was parted from ink of its own blob on either side."""
         before, after = run[0] - 1, run[-1] + 1
@@ -564,7 +571,8 @@ def find_digits(
     if len(runs) == 1:  # one mark: every stroke `prepare_digit` keeps, so a digit reads as it always has
         strokes = found.strokes
         return [DigitSegment(mask=strokes, box=_box(strokes), pixels=digit_from_ink(ink=found.ink, mask=strokes),
-                             is_digit=runs[0][1], with_specks=found.with_specks(strokes))]
+                             is_digit=runs[0][1], with_specks=found.with_specks(strokes),
+                             line_reads_nothing=found.reads_nothing(range(len(found.pieces))))]
     if len(runs) > MAX_DIGITS:
         raise NoDigitFound(
             f"No digit found: the picture holds more than {MAX_DIGITS} marks; it looks like text or texture."
@@ -574,5 +582,6 @@ def find_digits(
         mask = found.run_mask(run)
         segments.append(DigitSegment(mask=mask, box=_box(mask), pixels=found.prepared(run), is_digit=is_digit,
                                      cut_out=found.cut_out(run), with_specks=found.with_specks(mask),
-                                     line_probabilities=line_probabilities.get(run[0])))
+                                     line_probabilities=line_probabilities.get(run[0]),
+                                     line_reads_nothing=found.reads_nothing(run)))
     return segments

@@ -123,6 +123,19 @@ def test_a_letter_or_a_word_is_never_a_confident_number(client, text):
     assert _never_a_confident_digit(predict(client, _written(text)))
 
 
+def test_a_round_letter_both_readers_doubt_is_never_a_confident_zero(client):
+    """A "D" in a handwriting font held out of all training: the classifier reads it as a "0" at
+    100 %, the detector passes it without doubt (0.77), the line reader reads it as nothing."""
+    from training.detector import VALIDATION_FONTS
+    from training.negatives import GLYPHS, load_glyphs
+
+    glyphs, fonts = load_glyphs()
+    letter = glyphs[np.flatnonzero(fonts == VALIDATION_FONTS[0])[GLYPHS.index("D")]]
+    ink = np.kron(np.pad(letter.astype(float) / 255.0, 10), np.ones((4, 4)))
+    response = predict(client, render(ink, rendering="scan", rng=np.random.default_rng(0))[0])
+    assert _never_a_confident_digit(response)
+
+
 def _face(*, eye: int = 10, mouth: int = 8, width: int = 10) -> bytes:
     canvas = Image.new("L", (240, 240), 255)
     draw = ImageDraw.Draw(canvas)

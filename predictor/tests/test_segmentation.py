@@ -211,3 +211,28 @@ def test_the_line_reader_is_asked_about_one_blob_at_a_time():
                            read_line=lambda ink, mask: asked.append(mask) or _sure_of("7"))
     assert all(ndimage.label(mask, structure=np.ones((3, 3)))[1] == 1 for mask in asked)
     assert len(segments) == 4
+
+
+def _nothing_for_blobs_holding(mark: np.ndarray):
+    """A line reader that reads nothing in a blob overlapping `mark`, and a sure "7" elsewhere."""
+    return lambda ink, mask: LineReading(digits="", probabilities=np.zeros((0, 10))) if (mask & mark).any() \
+        else _sure_of("7")
+
+
+def test_a_mark_whose_blobs_the_line_reader_reads_as_nothing_says_so():
+    image, _ = open_image(_number("2026", spacing="apart"), side=None)
+    ink = picture_ink(image, side=working_side(image.size))
+    labels, _ = ndimage.label(ink > 0.5 * ink.max(), structure=np.ones((3, 3)))
+    leftmost = labels == labels[:, np.flatnonzero((labels > 0).any(0))[0]].max()
+    segments = find_digits(ink, score=_score, classify=_classify, read_line=_nothing_for_blobs_holding(leftmost))
+    assert [segment.line_reads_nothing for segment in segments] == [True, False, False, False]
+
+
+def test_a_lone_mark_read_as_nothing_says_so_and_without_a_line_reader_nothing_is_said():
+    image, _ = open_image(_number("8", spacing="apart"), side=None)
+    ink = picture_ink(image, side=working_side(image.size))
+    (alone,) = find_digits(ink, score=_score, classify=_classify,
+                           read_line=lambda ink, mask: LineReading(digits="", probabilities=np.zeros((0, 10))))
+    assert alone.line_reads_nothing
+    (unread,) = find_digits(ink, score=_score)
+    assert not unread.line_reads_nothing

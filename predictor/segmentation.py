@@ -351,13 +351,15 @@ def _join(
 
 def _join_as_read(
     pieces: list[_Piece], *, line_height: float, line: LineReading,
-    read: Callable[[list[int]], tuple[np.ndarray, float]],
+    read: Callable[[list[int]], tuple[np.ndarray, float]], shaped: bool = True,
 ) -> list[list[int]] | None:
     """The best chain of the pieces of one blob into exactly as many digits as the line reader
     read in it, each run weighed by how well the classifier's reading of it agrees with the line
     reader's for its place (the probability that both read the same digit), with `_join`'s costs;
     None when no such chain exists. `read(run)`: the classifier's ten probabilities for the run,
-    and how much it looks like one digit at all."""
+    and how much it looks like one digit at all. `shaped=False` lets any run no wider than a
+    digit be one, however short (where touching digits share a stroke, the cuts may leave no
+    chain of whole-looking digits of the count the line reader read)."""
     count, digits = len(pieces), len(line.digits)
     if not 0 < digits <= count:
         return None
@@ -369,7 +371,7 @@ def _join_as_read(
         for start in range(end - 1, -1, -1):
             if shapes.too_wide(start, end) and end - start > 1:
                 break
-            if not np.isfinite(best[:digits, start]).any() or not shapes.may_be_digit(start, end):
+            if not np.isfinite(best[:digits, start]).any() or (shaped and not shapes.may_be_digit(start, end)):
                 continue
             value = -shapes.cost(start, end)
             probabilities, one_digit = read(list(range(start, end)))
@@ -521,7 +523,8 @@ def _as_read_whole(
     read as marks that are no digit are joined anew too: the line reader, trained on letters and
     doodles as well, reads those as nothing, and a blob it reads as no digit keeps its joining. A
     blob is also left as joined when a run joined it with another blob's pieces (a "5" whose bar
-    was written apart stays whole), or when no chain of its pieces gives the line reader's count."""
+    was written apart stays whole), or when no chain of its pieces gives the line reader's count,
+    even with the shape rules for short runs set aside (tried second)."""
     blobs: dict[int, list[int]] = {}
     for index, piece in enumerate(found.pieces):
         blobs.setdefault(piece.blob, []).append(index)
@@ -541,7 +544,8 @@ def _as_read_whole(
             pixels = found.prepared([indices[i] for i in run])
             return classify(pixels), score(pixels)[1]
 
-        local = _join_as_read(pieces, line_height=found.line_height, line=line, read=read)
+        local = (_join_as_read(pieces, line_height=found.line_height, line=line, read=read)
+                 or _join_as_read(pieces, line_height=found.line_height, line=line, read=read, shaped=False))
         if local is None:
             continue
         replaced[positions[0]] = [[indices[i] for i in run] for run in local]

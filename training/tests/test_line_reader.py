@@ -35,10 +35,11 @@ def test_line_examples_are_labelled_blobs_of_digits_and_of_no_digit():
 def test_train_line_reader_writes_a_litert_file_and_a_card(mnist_path, tmp_path, capsys):
     output = tmp_path / "line_reader"
     call_command("train_line_reader", data=str(mnist_path), epochs=1, examples=300, train_limit=600,
-                 output=str(output))
+                 small_scans=0.5, output=str(output))
     assert {path.name for path in output.iterdir()} == {"line_reader.tflite", "line_reader_card.json"}
     card = json.loads((output / "line_reader_card.json").read_text())
     assert card["config"]["examples"] == 300 and card["validation"]["pictures"] == 300
+    assert card["config"]["small_scans"] == 0.5
     assert 0.0 <= card["validation"]["exact"] <= 1.0 and 0.0 <= card["validation"]["non_digits_read_as_nothing"] <= 1.0
     scores = LineReader(path=output / "line_reader.tflite").scores(np.zeros((LINE_HEIGHT, LINE_WIDTH), np.uint8))
     assert scores.shape == (LINE_WIDTH // 4, BLANK + 1) and np.allclose(scores.sum(axis=1), 1.0, atol=1e-3)
@@ -46,7 +47,7 @@ def test_train_line_reader_writes_a_litert_file_and_a_card(mnist_path, tmp_path,
     assert "epoch 1/1" in out and "validation blobs" in out
 
 
-@pytest.mark.parametrize("option", ["--epochs=0", "--examples=0", "--seed=-1", "--train-limit=0"])
+@pytest.mark.parametrize("option", ["--epochs=0", "--examples=0", "--seed=-1", "--train-limit=0", "--small-scans=1.5"])
 def test_train_line_reader_refuses_bad_numbers_before_training(tmp_path, option):
     with pytest.raises(CommandError, match="must be"):
         call_command("train_line_reader", option, output=str(tmp_path / "o"), verbosity=0)

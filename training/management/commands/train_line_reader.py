@@ -24,6 +24,8 @@ class Command(BaseCommand):
         parser.add_argument("--examples", type=int, default=None,
                             help="Training pictures (default: LineReaderConfig's, 200,000).")
         parser.add_argument("--seed", type=int, default=1, help="Random seed (default 1).")
+        parser.add_argument("--small-scans", type=float, default=None,
+                            help="Share of digits shown as 16×16 scans (default: LineReaderConfig's, 0.2).")
         parser.add_argument("--train-limit", type=int, default=None, help="Use only the first N training digits.")
         parser.add_argument(
             "--output", default=None,
@@ -32,11 +34,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        check_numbers(options, counts=("epochs", "examples", "train_limit"), seeds=("seed",))
+        check_numbers(options, counts=("epochs", "examples", "train_limit"), seeds=("seed",), shares=("small_scans",))
         from training.line_reader import LineReaderConfig, train_line_reader  # TensorFlow loads only when training
 
         config = LineReaderConfig(seed=options["seed"], train_limit=options["train_limit"])
-        for name in ("epochs", "examples"):
+        for name in ("epochs", "examples", "small_scans"):
             if options[name] is not None:
                 setattr(config, name, options[name])
         if options["train_limit"]:  # a quick run: a validation set to match

@@ -56,7 +56,7 @@ LINE_READ_RELIABILITY = 0.98
 #: A mark whose blobs the line reader reads as no digit at all (it learnt letters and doodles as
 #: nothing) is flagged unsure when the detector is less sure than this that it is a digit; its
 #: confidence is left as it is (lowering it made validation numbers' calibration worse). Chosen on
-#: validation (docs/model.md, "Both readers doubt it").
+#: validation (docs/model.md, "Two readers, one verdict").
 DOUBTED_BY_BOTH_BELOW = 0.9
 
 
@@ -124,7 +124,8 @@ def _both_read_alike(pixels: np.ndarray, classifier) -> bool:
     """Whether the line reader reads the 28×28 picture as exactly the one digit the classifier
     reads in it: then the detector's refusal is overruled into doubt. The line reader refuses
     letters and doodles in its own way (it reads them as nothing); a digit of an unusual hand
-    the detector refuses, it often reads as the classifier does (docs/model.md)."""
+    the detector refuses, it often reads as the classifier does (docs/model.md, "Two readers, one
+    verdict")."""
     reading = get_line_reader().read(pixels.astype(float), pixels > 0)
     return reading.digits == str(classifier.predict(pixels=pixels).digit)
 

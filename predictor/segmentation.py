@@ -20,7 +20,7 @@ digits as it reads, the chain whose pieces the classifier reads most as the line
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -434,7 +434,7 @@ class Layout:
         with_them[box] |= inside
         return _prepared(self.ink, with_them, self.near_strokes)
 
-    def reads_nothing(self, run) -> bool:
+    def reads_nothing(self, run: Iterable[int]) -> bool:
         """Whether the line reader read each blob the pieces `run` belong to as no digit."""
         blobs = {self.pieces[i].blob for i in run}
         return bool(self.line_readings) and all(self.line_readings[blob].digits == "" for blob in blobs)

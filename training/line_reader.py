@@ -45,7 +45,7 @@ class LineReaderConfig:
     learning_rate: float = 2e-3
     seed: int = 1
     #: The share of digits shown as the server sees a 16×16 scan (USPS's and Semeion's kind).
-    small_scans: float = 0.2
+    small_scans: float = 0.4
     #: The share of blobs whose digits merely come close instead of touching.
     close: float = 0.25
     #: The share of blobs that hold no digit (letters and signs of the training fonts, doodles),

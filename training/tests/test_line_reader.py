@@ -57,3 +57,16 @@ def test_train_line_reader_refuses_bad_numbers_before_training(tmp_path, option)
 def test_train_line_reader_needs_an_mnist_file(tmp_path):
     with pytest.raises(CommandError, match="MNIST file not found"):
         call_command("train_line_reader", data=str(tmp_path / "missing.npz"), output=str(tmp_path / "o"), verbosity=0)
+
+
+def test_the_bundled_line_reader_is_what_train_line_reader_makes_by_default():
+    """Its card's recipe is today's default, so `train_line_reader` rebuilds it (docs/model.md)."""
+    from dataclasses import asdict
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from training.line_reader import LineReaderConfig
+
+    card = json.loads((Path(settings.BUNDLED_MODEL_DIR) / "line_reader_card.json").read_text())
+    assert card["config"] == json.loads(json.dumps(asdict(LineReaderConfig(seed=card["config"]["seed"]))))

@@ -25,7 +25,7 @@ class Command(BaseCommand):
                             help="Training pictures (default: LineReaderConfig's, 200,000).")
         parser.add_argument("--seed", type=int, default=1, help="Random seed (default 1).")
         parser.add_argument("--small-scans", type=float, default=None,
-                            help="Share of digits shown as 16×16 scans (default: LineReaderConfig's, 0.2).")
+                            help="Share of digits shown as 16×16 scans (default: LineReaderConfig's, 0.4).")
         parser.add_argument("--train-limit", type=int, default=None, help="Use only the first N training digits.")
         parser.add_argument(
             "--output", default=None,

@@ -12,8 +12,9 @@ def write_litert(served: keras.Model, *, path: Path, quantized: bool) -> Path:
     """`served` as a LiteRT file with one signature (inputs and outputs by their Keras names).
 
     `quantized`: its weights in 8-bit integers (dynamic range: activations stay float), which
-    XNNPACK runs about four times as fast on one core as float weights; every network the server
-    loads is written so. Small tensors (the first conv layer's) stay float."""
+    XNNPACK runs about four times as fast on one core as float weights; the classifier, the
+    detector and the line reader are served so (the bundled segment scorer of 2026-11-28 is still
+    float). Small tensors (the first conv layer's) stay float."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if not quantized:
         served.export(str(path), format="litert", verbose=False)

@@ -120,14 +120,17 @@ def _one_digit(segment: DigitSegment, detector) -> float:
     return score
 
 
-def _both_read_alike(pixels: np.ndarray, classifier) -> bool:
-    """Whether the line reader reads the 28×28 picture as exactly the one digit the classifier
-    reads in it: then the detector's refusal is overruled into doubt. The line reader refuses
-    letters and doodles in its own way (it reads them as nothing); a digit of an unusual hand
-    the detector refuses, it often reads as the classifier does (docs/model.md, "Two readers, one
-    verdict")."""
+def _read_alike_by_the_line_reader(pixels: np.ndarray, classifier) -> np.ndarray | None:
+    """The line reader's probabilities for the 28×28 picture when it reads there exactly the one
+    digit the classifier reads, else None: then the detector's refusal is overruled into doubt, and
+    the digit is read as any digit the line reader read (both readers weighed together). The line
+    reader refuses letters and doodles in its own way (it reads them as nothing); a digit of an
+    unusual hand the detector refuses, it often reads as the classifier does (docs/model.md, "Two
+    readers, one verdict")."""
     reading = get_line_reader().read(pixels.astype(float), pixels > 0)
-    return reading.digits == str(classifier.predict(pixels=pixels).digit)
+    if reading.digits != str(classifier.predict(pixels=pixels).digit):
+        return None
+    return reading.probabilities[0]
 
 
 def _with_line_reading(prediction: Prediction, line_probabilities: np.ndarray | None) -> Prediction:
@@ -175,7 +178,8 @@ def read_number(*, data: bytes, feature_maps_for: Collection[int] = ()) -> Numbe
     the detector only doubts it (flags it unsure), and its confidence is the weighed probability
     times LINE_READ_RELIABILITY. A mark the line reader reads as nothing and the detector scores
     below DOUBTED_BY_BOTH_BELOW is flagged unsure. A picture of one mark the detector refuses is
-    read, flagged unsure, when the line reader reads it as the classifier's digit."""
+    read, flagged unsure, when the line reader reads it as the classifier's digit, and then as any
+    digit the line reader read (both readers weighed, times LINE_READ_RELIABILITY)."""
     image, image_format = open_image(data, limits=ImageLimits(max_pixels=settings.MAX_IMAGE_PIXELS), side=None)
     classifier, detector, segment_scorer = get_classifier(), get_detector(), get_segment_scorer()
     read: dict[bytes, tuple[np.ndarray, float]] = {}  # the segmenter weighs many runs more than once
@@ -199,8 +203,11 @@ def read_number(*, data: bytes, feature_maps_for: Collection[int] = ()) -> Numbe
     # ink, it may look like no whole digit), only doubted: the line reader reads letters as nothing.
     kept = [(segment, one_digit) for segment, one_digit in scored if segment.is_digit
             and (one_digit >= detector.threshold or segment.line_probabilities is not None)]
-    if not kept and len(scored) == 1 and scored[0][0].is_digit and _both_read_alike(scored[0][0].pixels, classifier):
-        kept = scored  # a lone mark two readers read as the same digit is doubted, not refused
+    if not kept and len(scored) == 1 and scored[0][0].is_digit:  # a lone mark two readers read alike is doubted, not refused
+        segment, one_digit = scored[0]
+        line_probabilities = _read_alike_by_the_line_reader(segment.pixels, classifier)
+        if line_probabilities is not None:
+            kept = [(replace(segment, line_probabilities=line_probabilities), one_digit)]
     if not kept or len(segments) - len(kept) > MAX_NON_DIGIT_SHARE * len(segments):
         raise NoDigitFound(NOT_A_DIGIT)
     predictions = [

@@ -7,11 +7,11 @@ little about a recipe, and the seed is worth choosing. This trains each seed (sk
 --output already holds it), then scores every detector on the same pictures, with each one's own
 thresholds (those refuse a fixed share of the validation digits, so the digits' cost is the same):
 
-- the validation non-digits of seed 1 (letters of the two held-out training fonts, pieces and
+- the validation non-digits of seed 1 (letters of the four held-out training fonts, pieces and
   pairs of the held-out digits, scribbles), as `train_detector` makes them;
 - letters and signs in fonts no training draws from: Debian font packages outside
-  `training.negatives.FONT_FOLDERS` and outside the test split's DejaVu fonts (install them first:
-  UNSEEN_FONT_PACKAGES); validation data too, as no test figure is involved;
+  `training.negatives.FONT_FOLDERS` and TYPESET_FONTS and outside the test split's DejaVu fonts
+  (install them first: UNSEEN_FONT_PACKAGES); validation data too, as no test figure is involved;
 - every validation digit as a 16×16 scan, doubted: what USPS and Semeion writers may pay.
 
     python bench/detector_seeds.py [--seeds 1 2 3] [--output DIR] [--data mnist.npz] [--compare FILE …]
@@ -82,7 +82,7 @@ def main() -> None:
 
     config = DetectorConfig()
     pictures = validation_pictures(mnist=load_mnist(path=args.data or settings.MNIST_PATH), config=config)
-    fonts = installed_fonts(folders=UNSEEN_FONT_FOLDERS)
+    fonts = installed_fonts(folders=UNSEEN_FONT_FOLDERS, typeset=())
     unseen = render_glyphs(fonts=fonts)[0] if fonts else np.zeros((0, 28, 28), np.uint8)
     print(f"{dt.date.today()}; {machine.describe()}; {len(pictures['valid_non_digits'])} validation non-digits, "
           f"{len(unseen)} letters and signs in {len(fonts)} unseen fonts\n")

@@ -2,9 +2,9 @@
 
 Made from training data only: MNIST training digits set side by side until they touch (what a
 segmenter must not read as one digit), MNIST training digits with a part cut away (what it must not
-read as a digit either), letters and signs from handwriting fonts (`training/data/glyphs.npz`,
-rendered by `render_glyphs`), and scribbles drawn here: random strokes, loops, zigzags, stars,
-faces. Every picture goes through the server's own `digit_from_ink`, so it looks the way a segment
+read as a digit either), letters and signs from handwriting and typeset fonts
+(`training/data/glyphs.npz`, rendered by `render_glyphs`), and scribbles drawn here: random
+strokes, loops, zigzags, stars, faces. Every picture goes through the server's own `digit_from_ink`, so it looks the way a segment
 of an upload does when it reaches the network.
 """
 
@@ -25,11 +25,30 @@ LOOK_ALIKES = set("OoIilSsZzBbGgqTJj|/\\()[]{}!")
 GLYPHS = "".join(
     character for character in "ABCDEFHKLMNPQRUVWXYacdefhkmnprtuvwxy+=#%&@$*?<>~^" if character not in LOOK_ALIKES
 )
-#: Handwriting and informal fonts from Debian's packages (fonts-dkg-handwriting, fonts-breip,
-#: fonts-femkeklaver, fonts-rufscript, fonts-sjfonts, fonts-comic-neue).
 #: A fragment narrower than this (width / height) looks like a "1"; it is not used.
 NARROW_PART = 0.4
+#: Handwriting and informal fonts from Debian's packages (fonts-dkg-handwriting, fonts-breip,
+#: fonts-femkeklaver, fonts-rufscript, fonts-sjfonts, fonts-comic-neue).
 FONT_FOLDERS = ("fifthhorseman", "breip", "femkeklaver", "rufscript", "sjfonts", "comic-neue")
+#: Typeset fonts, after the handwriting ones (their glyphs' font indices follow): a letter typed or
+#: printed, photographed or screenshotted, is refused too. Debian's fonts-lato, fonts-urw-base35,
+#: fonts-noto-core, fonts-open-sans, fonts-crosextra-carlito and fonts-crosextra-caladea; the first
+#: two are held out as validation (`training.detector.VALIDATION_FONTS`), no other face of their
+#: families is drawn from, and none is a DejaVu font (the test split's letters) or in
+#: `bench/detector_seeds.py`'s unseen fonts.
+TYPESET_FONTS = (
+    "Lato-Regular.ttf", "C059-Roman.otf",
+    "NimbusSans-Regular.otf", "NimbusSans-BoldItalic.otf", "NimbusRoman-Regular.otf", "NimbusRoman-Italic.otf",
+    "NimbusMonoPS-Regular.otf", "NimbusMonoPS-Bold.otf", "NimbusSansNarrow-Regular.otf", "URWGothic-Book.otf",
+    "URWBookman-Light.otf", "P052-Roman.otf", "P052-BoldItalic.otf", "NotoSans-Regular.ttf", "NotoSans-Bold.ttf",
+    "NotoSerif-Regular.ttf", "NotoSerif-Italic.ttf", "OpenSans-Regular.ttf", "OpenSans-Semibold.ttf",
+    "Carlito-Regular.ttf", "Caladea-Regular.ttf", "Caladea-BoldItalic.ttf",
+)
+#: The Debian packages `render_glyphs` needs for FONT_FOLDERS and TYPESET_FONTS.
+FONT_PACKAGES = (
+    "fonts-dkg-handwriting fonts-breip fonts-femkeklaver fonts-rufscript fonts-sjfonts fonts-comic-neue "
+    "fonts-lato fonts-urw-base35 fonts-noto-core fonts-open-sans fonts-crosextra-carlito fonts-crosextra-caladea"
+)
 
 
 def _prepared(ink: np.ndarray) -> np.ndarray | None:
@@ -141,13 +160,17 @@ def scribble(*, rng: np.random.Generator, side: int = 112) -> np.ndarray | None:
 
 
 def installed_fonts(
-    *, folders: tuple[str, ...] = FONT_FOLDERS, font_root: Path = Path("/usr/share/fonts")
+    *, folders: tuple[str, ...] = FONT_FOLDERS, typeset: tuple[str, ...] = TYPESET_FONTS,
+    font_root: Path = Path("/usr/share/fonts"),
 ) -> list[Path]:
-    """The installed fonts of `folders` (training's FONT_FOLDERS unless told), in a stable order."""
-    return sorted(
+    """The installed fonts of `folders` (training's FONT_FOLDERS unless told), in a stable order,
+    then those of the `typeset` file names (TYPESET_FONTS unless told) in their order."""
+    handwriting = sorted(
         path for folder in folders for pattern in ("*.ttf", "*.otf")
         for path in font_root.glob(f"**/{folder}/{pattern}")
     )
+    found = {path.name: path for pattern in ("*.ttf", "*.otf") for path in sorted(font_root.glob(f"**/{pattern}"))}
+    return handwriting + [found[name] for name in typeset if name in found]
 
 
 def render_glyphs(*, fonts: list[Path], size: int = 96) -> tuple[np.ndarray, np.ndarray]:

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from predictor.rejection import DETECTOR, SEGMENT_SCORER
 from training.management.arguments import check_numbers, mnist_file, output_folder
 from training.mnist import MnistFileInvalid
+from training.negatives import FONT_PACKAGES
 
 #: Numbers written from training digits whose pieces the segment scorer learns from.
 SEGMENT_SCORER_NUMBERS = 2000
@@ -39,9 +40,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--render-glyphs",
             action="store_true",
-            help="First render training/data/glyphs.npz anew from the installed handwriting fonts "
-            "(Debian: fonts-dkg-handwriting fonts-breip fonts-femkeklaver fonts-rufscript fonts-sjfonts "
-            "fonts-comic-neue).",
+            help=f"First render training/data/glyphs.npz anew from the installed handwriting and typeset fonts "
+            f"(Debian: {FONT_PACKAGES}).",
         )
         parser.add_argument(
             "--rechoose-thresholds",
@@ -113,11 +113,13 @@ class Command(BaseCommand):
     def _render_glyphs(self) -> None:
         import numpy as np
 
-        from training.negatives import GLYPHS_PATH, installed_fonts, render_glyphs
+        from training.negatives import GLYPHS_PATH, TYPESET_FONTS, installed_fonts, render_glyphs
 
         fonts = installed_fonts()
-        if not fonts:
-            raise CommandError("No handwriting fonts are installed; see --render-glyphs's help for the packages.")
+        typeset = installed_fonts(folders=())
+        if len(fonts) == len(typeset) or len(typeset) < len(TYPESET_FONTS):
+            # The held-out fonts are known by their place in this list: every one must be there.
+            raise CommandError(f"Fonts are missing; install them first: apt-get install {FONT_PACKAGES}")
         pictures, sources = render_glyphs(fonts=fonts)
         GLYPHS_PATH.parent.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(GLYPHS_PATH, x=pictures, font=sources)

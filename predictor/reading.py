@@ -203,7 +203,8 @@ def read_number(*, data: bytes, feature_maps_for: Collection[int] = ()) -> Numbe
     # ink, it may look like no whole digit), only doubted: the line reader reads letters as nothing.
     kept = [(segment, one_digit) for segment, one_digit in scored if segment.is_digit
             and (one_digit >= detector.threshold or segment.line_probabilities is not None)]
-    if not kept and len(scored) == 1 and scored[0][0].is_digit:  # a lone mark two readers read alike is doubted, not refused
+    if not kept and len(scored) == 1 and scored[0][0].is_digit:
+        # A lone mark two readers read alike is doubted, not refused.
         segment, one_digit = scored[0]
         line_probabilities = _read_alike_by_the_line_reader(segment.pixels, classifier)
         if line_probabilities is not None:

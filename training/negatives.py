@@ -4,8 +4,8 @@ Made from training data only: MNIST training digits set side by side until they 
 segmenter must not read as one digit), MNIST training digits with a part cut away (what it must not
 read as a digit either), letters and signs from handwriting and typeset fonts
 (`training/data/glyphs.npz`, rendered by `render_glyphs`), and scribbles drawn here: random
-strokes, loops, zigzags, stars, faces. Every picture goes through the server's own `digit_from_ink`, so it looks the way a segment
-of an upload does when it reaches the network.
+strokes, loops, zigzags, stars, faces. Every picture goes through the server's own
+`digit_from_ink`, so it looks the way a segment of an upload does when it reaches the network.
 """
 
 from __future__ import annotations

@@ -38,6 +38,22 @@ def test_installed_fonts_are_those_of_the_folders_asked_for(tmp_path):
     assert [path.name for path in installed_fonts(folders=("freefont",), typeset=(), font_root=tmp_path)] == ["FreeSans.ttf"]
 
 
+def test_glyphs_are_not_rendered_with_a_font_missing(monkeypatch, tmp_path):
+    """The held-out fonts are known by their place among the rendered ones: with a typeset face
+    missing, every later index would name another font, so the command stops and names the packages."""
+    import training.negatives
+
+    handwriting = tmp_path / "truetype" / "breip" / "Breip.ttf"
+    handwriting.parent.mkdir(parents=True)
+    handwriting.write_bytes(b"")
+    real = training.negatives.installed_fonts
+    monkeypatch.setattr(training.negatives, "installed_fonts", lambda **kwargs: real(font_root=tmp_path, **kwargs))
+    monkeypatch.setattr(training.negatives, "GLYPHS_PATH", tmp_path / "glyphs.npz")
+    with pytest.raises(CommandError, match="fonts-lato"):
+        call_command("train_detector", render_glyphs=True, output=str(tmp_path / "out"))
+    assert not (tmp_path / "glyphs.npz").exists()
+
+
 def test_the_held_out_fonts_are_two_handwriting_and_two_typeset_ones():
     """The validation letters are handwritten and typed, and no face of a held-out typeset font's
     family is trained on."""

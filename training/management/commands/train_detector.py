@@ -40,7 +40,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--render-glyphs",
             action="store_true",
-            help=f"First render training/data/glyphs.npz anew from the installed handwriting and typeset fonts "
+            help="First render training/data/glyphs.npz anew from the installed handwriting and typeset fonts "
             f"(Debian: {FONT_PACKAGES}).",
         )
         parser.add_argument(

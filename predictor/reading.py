@@ -120,15 +120,15 @@ def _one_digit(segment: DigitSegment, detector) -> float:
     return score
 
 
-def _read_alike_by_the_line_reader(pixels: np.ndarray, classifier) -> np.ndarray | None:
+def _read_alike_by_the_line_reader(pixels: np.ndarray, *, digit: int) -> np.ndarray | None:
     """The line reader's probabilities for the 28×28 picture when it reads there exactly the one
-    digit the classifier reads, else None: then the detector's refusal is overruled into doubt, and
+    `digit` the classifier reads, else None: then the detector's refusal is overruled into doubt, and
     the digit is read as any digit the line reader read (both readers weighed together). The line
     reader refuses letters and doodles in its own way (it reads them as nothing); a digit of an
     unusual hand the detector refuses, it often reads as the classifier does (docs/model.md, "Two
     readers, one verdict")."""
     reading = get_line_reader().read(pixels.astype(float), pixels > 0)
-    if reading.digits != str(classifier.predict(pixels=pixels).digit):
+    if reading.digits != str(digit):
         return None
     return reading.probabilities[0]
 
@@ -206,7 +206,8 @@ def read_number(*, data: bytes, feature_maps_for: Collection[int] = ()) -> Numbe
     if not kept and len(scored) == 1 and scored[0][0].is_digit:
         # A lone mark two readers read alike is doubted, not refused.
         segment, one_digit = scored[0]
-        line_probabilities = _read_alike_by_the_line_reader(segment.pixels, classifier)
+        line_probabilities = _read_alike_by_the_line_reader(
+            segment.pixels, digit=int(classify_and_score(segment.pixels)[0].argmax()))
         if line_probabilities is not None:
             kept = [(replace(segment, line_probabilities=line_probabilities), one_digit)]
     if not kept or len(segments) - len(kept) > MAX_NON_DIGIT_SHARE * len(segments):

@@ -169,6 +169,8 @@ def installed_fonts(
         path for folder in folders for pattern in ("*.ttf", "*.otf")
         for path in font_root.glob(f"**/{folder}/{pattern}")
     )
+    if not typeset:
+        return handwriting
     found = {path.name: path for pattern in ("*.ttf", "*.otf") for path in sorted(font_root.glob(f"**/{pattern}"))}
     return handwriting + [found[name] for name in typeset if name in found]
 

@@ -48,6 +48,14 @@ MIN_SMOOTHNESS = 0.25
 MIN_BOX_SMOOTHNESS = 0.28
 #: Ink covering more than this share of the picture is a texture or noise, not a digit.
 MAX_INK_COVERAGE = 0.6
+#: Thin strokes thresholded to black and white (a small binary scan) are as rough as noise by
+#: smoothness; they are still drawn when their strokes are line-like (`_line_like`): few parts, no
+#: lone pixel, at most MAX_DIGIT_HOLES enclosed holes (an "8" has two), covering at most
+#: MAX_LINE_LIKE_COVERAGE of a box at least MIN_LINE_LIKE_SIDE px across (in a smaller or fuller
+#: one, random pixels too fall into such shapes).
+MAX_DIGIT_HOLES = 2
+MAX_LINE_LIKE_COVERAGE = 0.4
+MIN_LINE_LIKE_SIDE = 12
 #: Blur that gives a thresholded (binary) scan MNIST's soft, anti-aliased stroke edges. Calibrated
 #: on MNIST itself: it brings thresholded MNIST digits closest (least squares) to the originals.
 SOFTEN_SIGMA = 0.5
@@ -291,8 +299,26 @@ def check_looks_drawn(ink: np.ndarray) -> None:
     """Raise NoDigitFound for a blank picture or noise: nothing there was drawn."""
     if ink.max() < MIN_INK_CONTRAST:
         raise NoDigitFound("No digit found: the picture looks blank.")
-    if _smoothness(ink) < MIN_SMOOTHNESS or _smoothness(_inked_box(ink)) < MIN_BOX_SMOOTHNESS:
+    rough = _smoothness(ink) < MIN_SMOOTHNESS or _smoothness(_inked_box(ink)) < MIN_BOX_SMOOTHNESS
+    if rough and not _line_like(stroke_pixels(ink)):
         raise NoDigitFound("No digit found: the picture looks like noise, not a drawn digit.")
+
+
+def _line_like(strokes: np.ndarray) -> bool:
+    """Whether the stroke pixels are shaped like pen lines rather than noise: within their box (at
+    least MIN_LINE_LIKE_SIDE across, at most MAX_LINE_LIKE_COVERAGE of it inked) they fall into at most
+    MAX_DIGIT_PARTS 8-connected parts, none a lone pixel, around at most MAX_DIGIT_HOLES holes."""
+    rows, cols = np.flatnonzero(strokes.any(1)), np.flatnonzero(strokes.any(0))
+    if not len(rows) or max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 < MIN_LINE_LIKE_SIDE:
+        return False
+    box = np.pad(strokes[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1], 1)
+    if box.sum() > MAX_LINE_LIKE_COVERAGE * (box.shape[0] - 2) * (box.shape[1] - 2):
+        return False
+    labels, parts = ndimage.label(box, structure=np.ones((3, 3)))
+    if parts > MAX_DIGIT_PARTS or np.bincount(labels.ravel())[1:].min() == 1:
+        return False
+    _, background_parts = ndimage.label(~box)  # 4-connected: the outside, and each enclosed hole
+    return background_parts - 1 <= MAX_DIGIT_HOLES
 
 
 def stroke_pixels(ink: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ import io
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter
 
 SAMPLES = Path(__file__).parent / "data" / "mnist_samples.npz"
 
@@ -154,3 +154,27 @@ def blank_page(*, seed: int = 0) -> bytes:
 def noise(*, size: int = 200, seed: int = 0) -> bytes:
     rng = np.random.default_rng(seed)
     return encode(Image.fromarray(rng.integers(0, 256, (size, size), dtype=np.uint8), "L"))
+
+
+def binary_noise(*, size: int, density: float, seed: int = 0) -> bytes:
+    """Random black and white pixels, `density` of them white: what thresholded noise looks like."""
+    rng = np.random.default_rng(seed)
+    return encode(Image.fromarray(np.where(rng.random((size, size)) < density, 255, 0).astype(np.uint8), "L"))
+
+
+#: Digits drawn with a one-pixel pen in a 16×16 picture (polylines, x and y): a tiny canvas
+#: export or a thresholded low-resolution scan, as rough pixel by pixel as noise is.
+THIN_PEN_DIGITS = {
+    1: [[(5, 4), (8, 1), (8, 14)]],
+    2: [[(3, 4), (5, 2), (10, 2), (12, 4), (12, 6), (3, 14), (13, 14)]],
+    5: [[(12, 1), (4, 1), (3, 7), (9, 6), (12, 9), (11, 13), (7, 14), (3, 13)]],
+    7: [[(3, 2), (12, 2), (6, 14)]],
+}
+
+
+def thin_pen(digit: int) -> bytes:
+    """`THIN_PEN_DIGITS[digit]`, white on black, as a PNG."""
+    image = Image.new("L", (16, 16), 0)
+    for line in THIN_PEN_DIGITS[digit]:
+        ImageDraw.Draw(image).line(line, fill=255, width=1)
+    return encode(image)

@@ -64,6 +64,13 @@ def test_reads_a_phone_photo(api):
     assert response.json()["digit"] == LABELS[5]
 
 
+@pytest.mark.parametrize("digit", sorted(renders.THIN_PEN_DIGITS))
+def test_reads_a_digit_drawn_with_a_one_pixel_pen_in_a_16px_picture(api, digit):
+    response = api(renders.thin_pen(digit))
+    assert response.status_code == 200
+    assert response.json()["number"] == str(digit)
+
+
 def test_feedback_token_carries_what_the_model_saw(api, settings):
     body = api(mnist_png(2)).json()
     ticket = read_feedback_token(body["feedback_token"], max_age=settings.FEEDBACK_TOKEN_MAX_AGE)

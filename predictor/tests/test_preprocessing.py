@@ -247,6 +247,22 @@ def test_noise_has_no_digit(size):
         preprocess(renders.noise(size=size))
 
 
+@pytest.mark.parametrize("digit", sorted(renders.THIN_PEN_DIGITS))
+def test_a_digit_drawn_with_a_one_pixel_pen_in_a_small_picture_is_not_noise(digit):
+    """Its pixels are as rough as noise (lag-1 smoothness under the noise bound); its strokes are
+    line-like: one part, no lone pixel, no more holes than a digit has."""
+    assert_mnist_like(preprocess(renders.thin_pen(digit)))
+
+
+@pytest.mark.parametrize("size", [8, 10, 12, 14, 16, 20, 28, 40, 64])
+@pytest.mark.parametrize("density", [0.03, 0.1, 0.2, 0.3, 0.45, 0.55])
+def test_thresholded_noise_of_any_size_and_density_has_no_digit(size, density):
+    """The line-like check that lets thin strokes through keeps refusing random pixels."""
+    for seed in range(5):
+        with pytest.raises(NoDigitFound):
+            preprocess(renders.binary_noise(size=size, density=density, seed=seed))
+
+
 def test_uniform_picture_has_no_digit():
     with pytest.raises(NoDigitFound):
         preprocess(renders.encode(Image.new("L", (1, 1), 255)))

@@ -56,6 +56,14 @@ MAX_INK_COVERAGE = 0.6
 MAX_DIGIT_HOLES = 2
 MAX_LINE_LIKE_COVERAGE = 0.4
 MIN_LINE_LIKE_SIDE = 12
+#: A small picture whose strokes reach all four of its edges was likely size-normalised: its digit
+#: stretched to fill the square, as Semeion's 16×16 scans were made, which widens every digit and
+#: turns a narrow "1" into a slab. It is also read narrowed to these shares of its width
+#: (`narrowed_pictures`). Chosen on validation digits made such scans (docs/model.md, "Stretched scans").
+NARROWED_WIDTHS = (0.7, 0.35)
+#: How far from an edge (px) strokes may stop and still count as reaching it: thresholding a
+#: stretched scan clears its faint outer rows.
+FRAME_MARGIN = 1
 #: Blur that gives a thresholded (binary) scan MNIST's soft, anti-aliased stroke edges. Calibrated
 #: on MNIST itself: it brings thresholded MNIST digits closest (least squares) to the originals.
 SOFTEN_SIGMA = 0.5
@@ -424,6 +432,23 @@ def prepare_digit(image: Image.Image) -> np.ndarray:
         return ready.copy()
     ink = picture_ink(image)
     return digit_from_ink(ink=ink, mask=_digit_mask(ink))
+
+
+def narrowed_pictures(image: Image.Image) -> list[Image.Image]:
+    """The picture, grey, narrowed to each of NARROWED_WIDTHS of its width when its strokes reach
+    all four of its edges (a digit stretched to fill its frame); none for any other picture."""
+    if _already_mnist_format(image) is not None:
+        return []
+    ink = picture_ink(image)
+    if ink.max() < MIN_INK_CONTRAST:
+        return []
+    strokes = stroke_pixels(ink)
+    near = FRAME_MARGIN + 1
+    if not (strokes[:near].any() and strokes[-near:].any() and strokes[:, :near].any() and strokes[:, -near:].any()):
+        return []
+    grey = grey_picture(image)
+    return [grey.resize((max(1, round(grey.width * share)), grey.height), Image.Resampling.BILINEAR)
+            for share in NARROWED_WIDTHS]
 
 
 def picture_ink(image: Image.Image, *, side: int = WORKING_SIDE) -> np.ndarray:

@@ -13,7 +13,7 @@ import io
 import logging
 import math
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -27,6 +27,7 @@ from predictor.preprocessing import (
     UPLOAD_SCALE,
     ImageLimits,
     NoDigitFound,
+    narrowed_pictures,
     open_image,
     picture_ink,
     prepare_digit,
@@ -58,6 +59,11 @@ LINE_READ_RELIABILITY = 0.98
 #: confidence is left as it is (lowering it made validation numbers' calibration worse). Chosen on
 #: validation (docs/model.md, "Two readers, one verdict").
 DOUBTED_BY_BOTH_BELOW = 0.9
+#: A lone digit stretched to fill its frame is read as it is and narrowed (`preprocessing.NARROWED_WIDTHS`);
+#: each narrowed reading's confidence is multiplied by its share here, both when the readings are
+#: compared and in the answer: one of three readings chosen is less sure than its classifier says.
+#: Fitted on validation digits made stretched scans, by likelihood (docs/model.md, "Stretched scans").
+NARROWED_RELIABILITY = (0.97, 0.87)
 
 
 @dataclass(frozen=True)
@@ -97,11 +103,29 @@ class NumberReading:
         )
 
 
-def _segments(image: Image.Image, *, score: Scorer, classify: Classify, read_line: ReadLine) -> list[DigitSegment]:
+def _lone_digit(image: Image.Image, *, judge: Callable[[np.ndarray], float]) -> DigitSegment:
+    """The one digit of a small picture. One whose digit was stretched to fill its frame is read at
+    its own width and narrowed (`narrowed_pictures`); the reading `judge` rates highest, times its
+    NARROWED_RELIABILITY, is kept (the picture as it is on a tie)."""
+    candidates, refusal = [], None
+    for picture, reliability in zip((image, *narrowed_pictures(image)), (1.0, *NARROWED_RELIABILITY)):
+        try:
+            candidates.append((prepare_digit(picture), reliability))
+        except NoDigitFound as error:
+            refusal = refusal or error
+    if not candidates:
+        raise refusal
+    pixels, reliability = (candidates[0] if len(candidates) == 1
+                           else max(candidates, key=lambda candidate: judge(candidate[0]) * candidate[1]))
+    return DigitSegment(mask=np.ones((1, 1), bool), box=(0, 0, image.width, image.height), pixels=pixels,
+                        reliability=reliability)
+
+
+def _segments(image: Image.Image, *, score: Scorer, classify: Classify, read_line: ReadLine,
+              judge: Callable[[np.ndarray], float]) -> list[DigitSegment]:
     """The marks in `image`, left to right, with their boxes in the uploaded file's pixels."""
     if max(image.size) <= SINGLE_DIGIT_SIDE:
-        pixels = prepare_digit(image)
-        return [DigitSegment(mask=np.ones((1, 1), bool), box=(0, 0, image.width, image.height), pixels=pixels)]
+        return [_lone_digit(image, judge=judge)]
     ink = picture_ink(image, side=working_side(image.size))
     scale = image.width * image.info.get(UPLOAD_SCALE, 1.0) / ink.shape[1]
     return [
@@ -179,7 +203,9 @@ def read_number(*, data: bytes, feature_maps_for: Collection[int] = ()) -> Numbe
     times LINE_READ_RELIABILITY. A mark the line reader reads as nothing and the detector scores
     below DOUBTED_BY_BOTH_BELOW is flagged unsure. A picture of one mark the detector refuses is
     read, flagged unsure, when the line reader reads it as the classifier's digit, and then as any
-    digit the line reader read (both readers weighed, times LINE_READ_RELIABILITY)."""
+    digit the line reader read (both readers weighed, times LINE_READ_RELIABILITY). A small picture
+    whose digit was stretched to fill its frame is also read narrowed, and the best reading kept,
+    its confidence times its NARROWED_RELIABILITY."""
     image, image_format = open_image(data, limits=ImageLimits(max_pixels=settings.MAX_IMAGE_PIXELS), side=None)
     classifier, detector, segment_scorer = get_classifier(), get_detector(), get_segment_scorer()
     read: dict[bytes, tuple[np.ndarray, float]] = {}  # the segmenter weighs many runs more than once
@@ -194,9 +220,16 @@ def read_number(*, data: bytes, feature_maps_for: Collection[int] = ()) -> Numbe
         probabilities, one_digit = classify_and_score(pixels)
         return float(probabilities.max()), one_digit
 
+    def judge(pixels: np.ndarray) -> float:
+        """How well a lone mark reads: its confidence as below, 0 when the detector refuses it."""
+        one_digit = detector.score(pixels)
+        if one_digit < detector.threshold:
+            return 0.0
+        return float(classify_and_score(pixels)[0].max()) * min(1.0, one_digit / detector.unsure_below)
+
     segments = _segments(
         image, score=score, classify=lambda pixels: classify_and_score(pixels)[0],
-        read_line=get_line_reader().read,
+        read_line=get_line_reader().read, judge=judge,
     )
     scored = [(segment, _one_digit(segment, detector)) for segment in segments]
     # A digit the line reader read in its blob is not refused by the detector (cut out of touching
@@ -255,6 +288,7 @@ def read_number(*, data: bytes, feature_maps_for: Collection[int] = ()) -> Numbe
             confidence = prediction.confidence * min(1.0, one_digit / detector.unsure_below)
             if segment.cut_out:
                 confidence *= CUT_OUT_RELIABILITY
+        confidence *= segment.reliability
         doubted_by_both = segment.line_reads_nothing and one_digit < DOUBTED_BY_BOTH_BELOW
         digits.append(DigitReading(
             prediction=prediction, pixels=pixels, confidence=confidence,

@@ -107,6 +107,9 @@ class DigitSegment:
     line_probabilities: np.ndarray | None = None
     #: Whether the line reader read every blob this mark is made of as no digit at all.
     line_reads_nothing: bool = False
+    #: How far the reading is to be trusted beside its confidence: below 1 for a lone stretched digit
+    #: read narrowed (`predictor.reading.NARROWED_RELIABILITY`).
+    reliability: float = 1.0
 
 
 def _box(mask: np.ndarray) -> tuple[int, int, int, int]:

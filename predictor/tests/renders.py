@@ -178,3 +178,11 @@ def thin_pen(digit: int) -> bytes:
     for line in THIN_PEN_DIGITS[digit]:
         ImageDraw.Draw(image).line(line, fill=255, width=1)
     return encode(image)
+
+
+def stretched_scan(digit: np.ndarray, *, threshold: int = 110) -> bytes:
+    """A 28×28 digit's ink box stretched to fill a 16×16 square and thresholded to black and white,
+    as Semeion's scans were made: a narrow "1" becomes a slab, every digit wider than it was."""
+    rows, cols = np.flatnonzero(digit.max(1) > 20), np.flatnonzero(digit.max(0) > 20)
+    box = Image.fromarray(digit[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]).resize((16, 16), Image.Resampling.BILINEAR)
+    return encode(Image.fromarray(np.where(np.asarray(box) > threshold, 255, 0).astype(np.uint8)))

@@ -154,6 +154,18 @@ def test_a_digit_the_detector_refuses_but_both_readers_read_alike_is_answered_un
     assert body["confidence"] > 0.9
 
 
+@pytest.mark.parametrize(("index", "digit"), [(56584, 1), (57642, 0)])
+def test_a_digit_stretched_to_fill_a_16px_scan_is_read_narrowed(client, mnist_path, index, digit):
+    """MNIST training digits of the 5,000 kept out of training for validation, made scans the way
+    Semeion's were (stretched to 16×16, thresholded): read at their stretched width they were a
+    "3" and a "2" (unsure); read narrowed too, the better reading is the digit (docs/model.md,
+    "Stretched scans")."""
+    from training.mnist import load_mnist
+
+    body = predict(client, renders.stretched_scan(load_mnist(path=mnist_path).x_train[index])).json()
+    assert body["number"] == str(digit) and not body["uncertain"]
+
+
 def _face(*, eye: int = 10, mouth: int = 8, width: int = 10) -> bytes:
     canvas = Image.new("L", (240, 240), 255)
     draw = ImageDraw.Draw(canvas)

@@ -10,6 +10,7 @@ from PIL import Image
 from scipy import ndimage
 
 from predictor.preprocessing import (
+    NARROWED_WIDTHS,
     ImageLimits,
     ImageRejected,
     NoDigitFound,
@@ -25,6 +26,7 @@ from predictor.preprocessing import (
     _percentiles,
     _smoothness,
     _without_opaque_alpha,
+    narrowed_pictures,
     open_image,
     prepare_digit,
     preprocess,
@@ -261,6 +263,20 @@ def test_thresholded_noise_of_any_size_and_density_has_no_digit(size, density):
     for seed in range(5):
         with pytest.raises(NoDigitFound):
             preprocess(renders.binary_noise(size=size, density=density, seed=seed))
+
+
+def test_a_digit_stretched_to_fill_its_frame_is_also_read_narrowed():
+    narrowed = narrowed_pictures(Image.open(io.BytesIO(renders.stretched_scan(DIGITS[0]))))
+    assert [picture.size for picture in narrowed] == [(round(16 * share), 16) for share in NARROWED_WIDTHS]
+
+
+@pytest.mark.parametrize("render", [
+    lambda digit: renders.encode(Image.fromarray(digit)),  # MNIST's own format: a border all round
+    lambda digit: renders.encode(Image.fromarray(digit).resize((16, 16))),  # shrunk, border kept
+    renders.phone_photo,
+], ids=["mnist", "small", "photo"])
+def test_a_digit_with_room_around_it_is_not_read_narrowed(render):
+    assert narrowed_pictures(open_image(render(DIGITS[0]))[0]) == []
 
 
 def test_uniform_picture_has_no_digit():

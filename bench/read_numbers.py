@@ -99,6 +99,7 @@ def main() -> None:
 
     from predictor.calibration import expected_calibration_error
     from predictor.inference import get_classifier
+    from training.detector import scanned_16
     from training.evaluation import heldout_path, png_bytes
     from training.mnist import load_mnist
     from training.negatives import load_glyphs, render_glyphs, scribble
@@ -186,12 +187,9 @@ def main() -> None:
 
     # Single digits as 28×28 (MNIST) and 16×16 (USPS, Semeion) PNGs, and calibration.
     curves = {}
-    for name, (images, labels) in sources.items():
-        images = images if name.startswith("MNIST") else None
-        if images is None:
-            with np.load(heldout_path(mnist_path=data_path, name="usps_test" if name == "USPS" else "semeion")) as held:
-                images, labels = held["x"], held["y"]
-        images, labels = images[: args.singles], labels[: args.singles]
+
+    def single_digits(name: str, images, labels, *, kind: str = "") -> None:
+        """Each picture posted alone: right, refused or unsure, and calibration."""
         confidences, correct, doubted = [], [], 0
         for image, label in zip(images, labels):
             answer = post(png_bytes(image))
@@ -206,8 +204,23 @@ def main() -> None:
         confidences, correct = np.array(confidences), np.array(correct, dtype=float)
         curves[name] = (confidences, correct)
         ece = expected_calibration_error(confidences, correct)
-        rows.append((f"{name}: single digits as PNGs", len(labels),
+        rows.append((f"{name}: single digits" + (f" as {kind}" if kind else ""), len(labels),
                      f"{correct.mean():.2%} right; {doubted / len(labels):.2%} refused or unsure; ECE {ece:.2%}"))
+
+    for name, (images, labels) in sources.items():
+        images = images if name.startswith("MNIST") else None
+        if images is None:
+            with np.load(heldout_path(mnist_path=data_path, name="usps_test" if name == "USPS" else "semeion")) as held:
+                images, labels = held["x"], held["y"]
+        images, labels = images[: args.singles], labels[: args.singles]
+        if name.startswith("MNIST train"):  # validation: also as 16×16 scans, USPS's and Semeion's kind
+            single_digits(name, images, labels, kind="PNGs")
+            single_digits(f"{name} as 16×16 scans, stretched and thresholded (Semeion's way)",
+                          np.array([scanned_16(image, stretch=True, threshold=127) for image in images]), labels)
+            single_digits(f"{name} as 16×16 scans, in proportion, grey",
+                          np.array([scanned_16(image, stretch=False, threshold=None) for image in images]), labels)
+        else:
+            single_digits(name, images, labels, kind="PNGs")
     if args.diagram:
         reliability_diagram(curves, args.diagram)
 

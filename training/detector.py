@@ -98,15 +98,13 @@ def build_detector(*, filters: tuple[int, ...], dense: int) -> keras.Model:
 SMALL_SCAN_SIDE = 16
 
 
-def small_scan(picture: np.ndarray, *, rng: np.random.Generator) -> np.ndarray:
-    """What the server makes of `picture` (28×28, white on black) scanned as a 16×16 picture, as
-    USPS and Semeion are: its ink box stretched to fill the square or kept in proportion, grey or
-    thresholded to black and white; the picture itself if nothing of it is left."""
+def scanned_16(picture: np.ndarray, *, stretch: bool, threshold: float | None) -> np.ndarray:
+    """`picture` (28×28, white on black, not blank) scanned as a 16×16 picture, as USPS and Semeion
+    are: its ink box stretched to fill the square (`stretch`) or kept in proportion, grey or
+    thresholded to black and white above `threshold`."""
     rows, cols = np.flatnonzero(picture.max(1) > 20), np.flatnonzero(picture.max(0) > 20)
-    if not len(rows):
-        return picture
     box = Image.fromarray(picture[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
-    if rng.random() < 0.5:
+    if stretch:
         box = box.resize((SMALL_SCAN_SIDE, SMALL_SCAN_SIDE), Image.Resampling.BILINEAR)
     else:
         scale = (SMALL_SCAN_SIDE - 2) / max(box.size)
@@ -115,10 +113,21 @@ def small_scan(picture: np.ndarray, *, rng: np.random.Generator) -> np.ndarray:
     scan = np.zeros((SMALL_SCAN_SIDE, SMALL_SCAN_SIDE), np.uint8)
     top, left = (SMALL_SCAN_SIDE - box.height) // 2, (SMALL_SCAN_SIDE - box.width) // 2
     scan[top : top + box.height, left : left + box.width] = np.asarray(box)
-    if rng.random() < 0.5:
-        scan = np.where(scan > rng.uniform(60, 160), 255, 0).astype(np.uint8)
+    if threshold is not None:
+        scan = np.where(scan > threshold, 255, 0).astype(np.uint8)
+    return scan
+
+
+def small_scan(picture: np.ndarray, *, rng: np.random.Generator) -> np.ndarray:
+    """What the server makes of `picture` (28×28, white on black) scanned as a 16×16 picture
+    (`scanned_16`), stretched or not, thresholded or not, at random; the picture itself if nothing
+    of it is left."""
+    if not (picture > 20).any():
+        return picture
+    stretch = rng.random() < 0.5
+    threshold = rng.uniform(60, 160) if rng.random() < 0.5 else None
     try:
-        return prepare_digit(Image.fromarray(scan))
+        return prepare_digit(Image.fromarray(scanned_16(picture, stretch=stretch, threshold=threshold)))
     except NoDigitFound:
         return picture
 

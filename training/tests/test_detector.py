@@ -127,6 +127,20 @@ def test_a_share_of_the_pictures_is_shown_as_small_scans():
     assert scanned.dtype == np.uint8 and scanned.shape == DIGITS.shape
 
 
+def test_a_scan_is_stretched_to_its_frame_or_kept_in_proportion_grey_or_black_and_white():
+    from training.detector import scanned_16
+
+    digit = DIGITS[int(np.flatnonzero(LABELS == 1)[0])]  # a narrow "1"
+    stretched = scanned_16(digit, stretch=True, threshold=127)
+    assert stretched.shape == (16, 16) and set(np.unique(stretched)) == {0, 255}
+    rows, cols = np.flatnonzero(stretched.any(1)), np.flatnonzero(stretched.any(0))
+    assert cols[-1] - cols[0] >= 13 and rows[-1] - rows[0] >= 13  # the "1" is as wide as it is tall
+    kept = scanned_16(digit, stretch=False, threshold=None)
+    rows, cols = np.flatnonzero(kept.any(1)), np.flatnonzero(kept.any(0))
+    assert rows[0] >= 1 and rows[-1] <= 14 and cols[-1] - cols[0] < 8  # still narrow, a margin round it
+    assert len(np.unique(kept)) > 2
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("network", ["detector", "segment_scorer"])
 def test_the_bundled_cards_hold_the_thresholds_their_shares_choose(settings, mnist_path, tmp_path, capsys, network):

@@ -436,7 +436,8 @@ def prepare_digit(image: Image.Image) -> np.ndarray:
 
 def narrowed_pictures(image: Image.Image) -> list[Image.Image]:
     """The picture, grey, narrowed to each of NARROWED_WIDTHS of its width when its strokes reach
-    all four of its edges (a digit stretched to fill its frame); none for any other picture."""
+    all four of its edges, give or take FRAME_MARGIN (a digit stretched to fill its frame); none for
+    any other picture."""
     if _already_mnist_format(image) is not None:
         return []
     ink = picture_ink(image)

@@ -122,3 +122,19 @@ def test_the_bundled_line_reader_reads_letters_of_fonts_it_never_learnt_from_as_
     inks = [glyph.astype(float) for glyph in held_out]  # ink on MNIST's scale, as `picture_ink` gives
     nothing = [reader.read(ink, stroke_pixels(ink)).digits == "" for ink in inks]
     assert np.mean(nothing) >= 0.9, f"{np.mean(nothing):.1%} of {len(inks)}"
+
+
+def test_the_bundled_line_reader_reads_typed_letters_of_faces_it_never_learnt_from_as_nothing():
+    """Since it learnt typeset letters too (docs/model.md, "The line reader learns typed letters"),
+    the held-out typeset faces' letters (Lato Regular, C059 Roman) are no digit to it either: the
+    flag "doubted by both", which typed letters rely on, starts here."""
+    from training.detector import VALIDATION_FONTS
+    from training.negatives import TYPESET_FONTS, load_glyphs
+
+    glyphs, fonts = load_glyphs()
+    typeset = fonts >= len(set(fonts.tolist())) - len(TYPESET_FONTS)
+    held_out = glyphs[np.isin(fonts, VALIDATION_FONTS) & typeset]
+    reader = get_line_reader()
+    inks = [glyph.astype(float) for glyph in held_out]
+    nothing = [reader.read(ink, stroke_pixels(ink)).digits == "" for ink in inks]
+    assert len(inks) == 96 and np.mean(nothing) >= 0.97, f"{np.mean(nothing):.1%} of {len(inks)}"

@@ -184,5 +184,6 @@ def stretched_scan(digit: np.ndarray, *, threshold: int = 110) -> bytes:
     """A 28×28 digit's ink box stretched to fill a 16×16 square and thresholded to black and white,
     as Semeion's scans were made: a narrow "1" becomes a slab, every digit wider than it was."""
     rows, cols = np.flatnonzero(digit.max(1) > 20), np.flatnonzero(digit.max(0) > 20)
-    box = Image.fromarray(digit[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]).resize((16, 16), Image.Resampling.BILINEAR)
-    return encode(Image.fromarray(np.where(np.asarray(box) > threshold, 255, 0).astype(np.uint8)))
+    box = Image.fromarray(digit[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
+    stretched = np.asarray(box.resize((16, 16), Image.Resampling.BILINEAR))
+    return encode(Image.fromarray(np.where(stretched > threshold, 255, 0).astype(np.uint8)))

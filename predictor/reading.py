@@ -135,6 +135,11 @@ def _segments(image: Image.Image, *, score: Scorer, classify: Classify, read_lin
     ]
 
 
+def _doubted(confidence: float, *, one_digit: float, detector) -> float:
+    """`confidence` lowered in proportion when the detector's score is below its `unsure_below`."""
+    return confidence * min(1.0, one_digit / detector.unsure_below)
+
+
 def _one_digit(segment: DigitSegment, detector) -> float:
     """The detector's score for the mark: the lower of its picture's and, where specks inside its
     box were dropped, of its picture with them."""
@@ -225,7 +230,7 @@ def read_number(*, data: bytes, feature_maps_for: Collection[int] = ()) -> Numbe
         one_digit = detector.score(pixels)
         if one_digit < detector.threshold:
             return 0.0
-        return float(classify_and_score(pixels)[0].max()) * min(1.0, one_digit / detector.unsure_below)
+        return _doubted(float(classify_and_score(pixels)[0].max()), one_digit=one_digit, detector=detector)
 
     segments = _segments(
         image, score=score, classify=lambda pixels: classify_and_score(pixels)[0],
@@ -285,7 +290,7 @@ def read_number(*, data: bytes, feature_maps_for: Collection[int] = ()) -> Numbe
         if segment.line_probabilities is not None:  # two readers agree on it: no doubt from the detector
             confidence = prediction.confidence * LINE_READ_RELIABILITY
         else:  # lowered for doubtful marks, and for digits cut out of ink they touch
-            confidence = prediction.confidence * min(1.0, one_digit / detector.unsure_below)
+            confidence = _doubted(prediction.confidence, one_digit=one_digit, detector=detector)
             if segment.cut_out:
                 confidence *= CUT_OUT_RELIABILITY
         confidence *= segment.reliability

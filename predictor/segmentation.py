@@ -15,6 +15,8 @@ Where digits interlock, no cut from top to bottom parts them. Given the line rea
 (`predictor.line_reading`), which reads a blob whole without parting it, each blob it reads as
 several digits is cut (however narrow), and each cut blob is joined anew into exactly as many
 digits as it reads, the chain whose pieces the classifier reads most as the line reader does.
+Where the joining gave a piece of such a blob to a digit of the next blob, the two are read by
+the line reader together and joined anew together.
 """
 
 from __future__ import annotations
@@ -518,29 +520,44 @@ def layout(ink: np.ndarray, *, score: Scorer, read_line: ReadLine | None = None)
                   line_height=line_height, line_readings=line_readings)
 
 
+def _groups(found: Layout, runs: list[tuple[list[int], bool]]) -> list[tuple[int, int]]:
+    """The runs, as spans of positions (first, last), grouped where they hold pieces of one blob:
+    each group holds every piece of its blobs, and a run that joined two blobs holds them in one."""
+    spans: dict[int, tuple[int, int]] = {}
+    for position, (run, _) in enumerate(runs):
+        for index in run:
+            blob = found.pieces[index].blob
+            first, last = spans.get(blob, (position, position))
+            spans[blob] = (min(first, position), max(last, position))
+    groups: list[tuple[int, int]] = []
+    for first, last in sorted(spans.values()):
+        if groups and first <= groups[-1][1]:
+            groups[-1] = (groups[-1][0], max(groups[-1][1], last))
+        else:
+            groups.append((first, last))
+    return groups
+
+
 def _as_read_whole(
-    found: Layout, runs: list[tuple[list[int], bool]], *, score: Scorer, classify: Classify,
+    found: Layout, runs: list[tuple[list[int], bool]], *, score: Scorer, classify: Classify, read_line: ReadLine,
 ) -> tuple[list[tuple[list[int], bool]], dict[int, np.ndarray]]:
     """`runs` with each cut blob's runs joined anew to agree with the line reader's reading of the
     blob (`_join_as_read`), and each such run's line-reader probabilities by its first piece. Runs
     read as marks that are no digit are joined anew too: the line reader, trained on letters and
-    doodles as well, reads those as nothing, and a blob it reads as no digit keeps its joining. A
-    blob is also left as joined when a run joined it with another blob's pieces (a "5" whose bar
-    was written apart stays whole), or when no chain of its pieces gives the line reader's count,
-    even with the shape rules for short runs set aside (tried second)."""
-    blobs: dict[int, list[int]] = {}
-    for index, piece in enumerate(found.pieces):
-        blobs.setdefault(piece.blob, []).append(index)
-    run_of = {index: position for position, (run, _) in enumerate(runs) for index in run}
+    doodles as well, reads those as nothing, and a blob it reads as no digit keeps its joining.
+    Where a run joined pieces of two blobs, both are joined anew together, as the line reader
+    reads them together, but only when it read several digits in one of them: a "5" whose bar was
+    written apart stays whole, and a "1" cut from the touching digits before it and joined with
+    the next blob is given back. A group is also left as joined when no chain of its pieces gives
+    the line reader's count, even with the shape rules for short runs set aside (tried second)."""
     line_probabilities: dict[int, np.ndarray] = {}
-    replaced: dict[int, list[list[int]]] = {}  # the first run's position → the blob's runs, joined anew
-    for blob, indices in blobs.items():
-        positions = sorted({run_of[index] for index in indices})
-        own = [runs[position] for position in positions]
-        if (len(indices) < 2 or positions != list(range(positions[0], positions[-1] + 1))
-                or sum(len(run) for run, _ in own) != len(indices)):
+    replaced: dict[int, list[list[int]]] = {}  # the group's first position → its runs, joined anew
+    for first, last in _groups(found, runs):
+        indices = sorted(index for run, _ in runs[first : last + 1] for index in run)
+        blobs = {found.pieces[i].blob for i in indices}
+        if len(indices) < 2 or (len(blobs) > 1 and all(len(found.line_readings[b].digits) < 2 for b in blobs)):
             continue
-        line = found.line_readings[blob]
+        line = found.line_readings[blobs.pop()] if len(blobs) == 1 else read_line(found.ink, found.run_mask(indices))
         pieces = [found.pieces[i] for i in indices]
 
         def read(run: list[int]) -> tuple[np.ndarray, float]:
@@ -551,10 +568,10 @@ def _as_read_whole(
                  or _join_as_read(pieces, line_height=found.line_height, line=line, read=read, shaped=False))
         if local is None:
             continue
-        replaced[positions[0]] = [[indices[i] for i in run] for run in local]
-        for place, run in enumerate(replaced[positions[0]]):
+        replaced[first] = [[indices[i] for i in run] for run in local]
+        for place, run in enumerate(replaced[first]):
             line_probabilities[run[0]] = line.probabilities[place]
-        for position in positions[1:]:
+        for position in range(first + 1, last + 1):
             replaced[position] = []
     joined = []
     for position, (run, is_digit) in enumerate(runs):
@@ -574,7 +591,7 @@ def find_digits(
     runs = _join(found.pieces, line_height=found.line_height, read=lambda run: score(found.prepared(run)))
     line_probabilities: dict[int, np.ndarray] = {}
     if reads_whole:
-        runs, line_probabilities = _as_read_whole(found, runs, score=score, classify=classify)
+        runs, line_probabilities = _as_read_whole(found, runs, score=score, classify=classify, read_line=read_line)
     if len(runs) == 1:  # one mark: every stroke `prepare_digit` keeps, so a digit reads as it always has
         strokes = found.strokes
         return [DigitSegment(mask=strokes, box=_box(strokes), pixels=digit_from_ink(ink=found.ink, mask=strokes),

@@ -256,3 +256,16 @@ def test_digits_that_share_a_stroke_are_read_as_the_line_reader_reads_them(mnist
     picture = _validation_number(mnist_path, seed=seed, index=index)
     assert picture.label == truth and picture.spacing == "touching"
     assert read_number(data=picture.data).number == truth
+
+
+@pytest.mark.parametrize(("seed", "index", "spacing", "truth"),
+                         [(0, 210, None, "62312"), (100, 220, "touching", "5182")])
+def test_a_digit_joined_with_the_next_blob_is_given_back_as_the_line_reader_reads_both(
+        mnist_path, seed, index, spacing, truth):
+    """Validation numbers of touching digits where the joining gave a "1" cut from the end of one
+    blob to the next blob's digit (read "622" and "582"): the two blobs are joined anew together,
+    into as many digits as the line reader reads in both."""
+    options = {"spacings": (spacing,)} if spacing else {}
+    picture = _validation_number(mnist_path, seed=seed, index=index, **options)
+    assert picture.label == truth
+    assert read_number(data=picture.data).number == truth

@@ -557,7 +557,8 @@ def _as_read_whole(
         blobs = {found.pieces[i].blob for i in indices}
         if len(indices) < 2 or (len(blobs) > 1 and all(len(found.line_readings[b].digits) < 2 for b in blobs)):
             continue
-        line = found.line_readings[blobs.pop()] if len(blobs) == 1 else read_line(found.ink, found.run_mask(indices))
+        line = (found.line_readings[next(iter(blobs))] if len(blobs) == 1
+                else read_line(found.ink, found.run_mask(indices)))  # the blobs read together, as one
         pieces = [found.pieces[i] for i in indices]
 
         def read(run: list[int]) -> tuple[np.ndarray, float]:

@@ -269,3 +269,20 @@ def test_a_digit_joined_with_the_next_blob_is_given_back_as_the_line_reader_read
     picture = _validation_number(mnist_path, seed=seed, index=index, **options)
     assert picture.label == truth
     assert read_number(data=picture.data).number == truth
+
+
+def test_a_five_whose_bar_was_written_apart_stays_one_digit_when_read_whole():
+    """The joining makes one "5" of the bar and the body; the line reader reads neither blob as
+    several digits, so they are not joined anew, even by a line reader that would read the two
+    together as two digits."""
+    image, _ = open_image(_broken_five(), side=None)
+    ink = picture_ink(image, side=working_side(image.size))
+    labels, _ = ndimage.label(stroke_pixels(ink), structure=np.ones((3, 3)))
+    bar = labels == labels[np.flatnonzero((labels > 0).any(1))[0]].max()
+
+    def read_line(ink: np.ndarray, mask: np.ndarray) -> LineReading:
+        holds_bar, holds_body = (mask & bar).any(), (mask & ~bar).any()
+        return _sure_of("57" if holds_bar and holds_body else "7" if holds_bar else "5")
+
+    (five,) = find_digits(ink, score=_score, classify=_classify, read_line=read_line)
+    assert get_classifier().predict(pixels=five.pixels).digit == 5

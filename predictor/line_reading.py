@@ -6,7 +6,9 @@ reads the blob as a whole, without parting it: a small convolutional network tha
 narrow column band of the blob's picture as one of the ten digits or as nothing (CTC), trained on
 touching numbers written from MNIST training digits. The segmenter asks it how many digits a blob
 holds and which, and keeps the joining of pieces that agrees with it (`predictor.segmentation`).
-Served by LiteRT, without TensorFlow, loaded lazily in each process after any fork, as the
+Three such networks are bundled, trained alike but for their seeds and the longest blobs they
+learnt; each decodes the blob, and the digits the three find likeliest together are kept
+(`LineReaders`). Served by LiteRT, without TensorFlow, loaded lazily in each process after any fork, as the
 detector is (`predictor.rejection.bundled_network`).
 """
 
@@ -29,7 +31,9 @@ INK_HEIGHT = 28
 MARGIN = 2
 #: The network's last layer scores 11 classes per column band: the ten digits and "nothing here".
 BLANK = 10
-LINE_READER = "line_reader"
+#: The bundled line readers' names (`<name>.tflite` and `<name>_card.json`): seed 2 of the recipe,
+#: seed 1 of it, and seed 2 of it with blobs of up to six digits (docs/model.md, "Line readers voting").
+LINE_READERS = ("line_reader", "line_reader_seed1", "line_reader_six")
 
 
 def line_picture(*, ink: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -83,6 +87,25 @@ def decode(scores: np.ndarray) -> LineReading:
     return LineReading(digits="".join(map(str, digits)), probabilities=probabilities.reshape(-1, 10))
 
 
+def log_likelihood(scores: np.ndarray, digits: str) -> float:
+    """The log-probability that per-band scores (bands × 11, softmax, BLANK last) spell `digits`,
+    all the paths that do summed (the CTC forward pass)."""
+    logs = np.log(np.maximum(scores, 1e-30))
+    if not digits:
+        return float(logs[:, BLANK].sum())
+    states = np.full(2 * len(digits) + 1, BLANK)  # blank, digit, blank, digit, …, blank
+    states[1::2] = [int(digit) for digit in digits]
+    may_skip = np.zeros(len(states), bool)  # from the digit before, over the blank between
+    may_skip[3::2] = states[3::2] != states[1:-2:2]
+    alpha = np.full(len(states), -np.inf)
+    alpha[:2] = logs[0, states[:2]]
+    for band in range(1, len(scores)):
+        step = np.r_[-np.inf, alpha[:-1]]
+        skip = np.where(may_skip, np.r_[-np.inf, -np.inf, alpha[:-2]], -np.inf)
+        alpha = np.logaddexp(np.logaddexp(alpha, step), skip) + logs[band, states]
+    return float(np.logaddexp(alpha[-1], alpha[-2]))
+
+
 class LineReader(SignatureNetwork):
     """A bundled line reader (LiteRT): input `line`, output `bands`."""
 
@@ -97,6 +120,27 @@ class LineReader(SignatureNetwork):
         return decode(self.scores(line_picture(ink=ink, mask=mask)))
 
 
-def get_line_reader() -> LineReader:
-    """The bundled line reader, this process's copy."""
-    return bundled_network(LINE_READER, lambda directory: LineReader(path=directory / f"{LINE_READER}.tflite"))
+class LineReaders:
+    """Line readers voting: each decodes the blob; of the digits they read, those with the highest
+    log-likelihood summed over all of them are kept, with the probabilities of the first reader
+    that read them. Averaging their band scores instead fails: each network places its digits in
+    bands of its own, so their peaks do not line up."""
+
+    def __init__(self, readers: list):
+        self.readers = readers  # each with `scores(picture)`, as `LineReader`
+
+    def read(self, ink: np.ndarray, mask: np.ndarray) -> LineReading:
+        picture = line_picture(ink=ink, mask=mask)
+        scores = [reader.scores(picture) for reader in self.readers]
+        readings: dict[str, LineReading] = {}
+        for reading in map(decode, scores):
+            readings.setdefault(reading.digits, reading)
+        if len(readings) == 1:
+            return next(iter(readings.values()))
+        return readings[max(readings, key=lambda digits: sum(log_likelihood(each, digits) for each in scores))]
+
+
+def get_line_reader() -> LineReaders:
+    """The bundled line readers, voting; this process's copy."""
+    return bundled_network("line_readers", lambda directory: LineReaders(
+        [LineReader(path=directory / f"{name}.tflite") for name in LINE_READERS]))

@@ -4,9 +4,10 @@ The segmenter parts touching digits by cuts from top to bottom; where digits int
 cut exists and the pieces hold ink of two digits. The line reader sees the blob as one picture
 (`predictor.line_reading.line_picture`), scores each of its narrow column bands as a digit or as
 nothing, and is trained with connectionist temporal classification (CTC) on touching and close
-numbers of 1–5 digits written from MNIST training digits, never the last VALIDATION_DIGITS (kept
-for validation) nor any test set. Trained once by `train_line_reader` and bundled beside the base
-model; finetuning does not change it.
+numbers of 1–5 digits (or 1–6, `longest`) written from MNIST training digits, never the last
+VALIDATION_DIGITS (kept for validation) nor any test set. Three are trained once by
+`train_line_reader` and bundled beside the base model, to vote (`predictor.line_reading.LineReaders`);
+finetuning does not change them.
 """
 
 from __future__ import annotations
@@ -23,17 +24,19 @@ import tensorflow as tf
 from keras import layers
 from scipy import ndimage
 
-from predictor.line_reading import BLANK, LINE_HEIGHT, LINE_READER, LINE_WIDTH, LineReader, decode, line_picture
+from predictor.line_reading import BLANK, LINE_HEIGHT, LINE_WIDTH, LineReader, decode, line_picture
 from training.detector import VALIDATION_DIGITS, VALIDATION_FONTS, small_scan
 from training.export import write_litert
 from training.mnist import load_mnist
 from training.negatives import load_glyphs, scribble
 from training.number_pictures import compose
 
-#: How many digits a training blob holds, and how often.
-LENGTHS = (1, 2, 3, 4, 5)
-LENGTH_SHARES = (0.1, 0.35, 0.3, 0.15, 0.1)
-MAX_LENGTH = max(LENGTHS)
+#: How often a training blob holds 1, 2, … digits, by the longest it may hold (`LineReaderConfig.longest`):
+#: up to five, or up to the six of the longest numbers the app is asked to read.
+LENGTH_SHARES = {5: (0.1, 0.35, 0.3, 0.15, 0.1), 6: (0.1, 0.2, 0.2, 0.2, 0.15, 0.15)}
+MAX_LENGTH = max(LENGTH_SHARES)
+#: What `train_line_reader` writes: `<name>.tflite` and `<name>_card.json`.
+OUTPUT_NAME = "line_reader"
 
 
 @dataclass
@@ -52,6 +55,8 @@ class LineReaderConfig:
     #: read as nothing: a letter cut into strokes must not be read as digits because the line
     #: reader, never shown one, took it for some.
     non_digits: float = 0.15
+    #: The most digits a training blob holds (a key of LENGTH_SHARES).
+    longest: int = 5
     train_limit: int | None = None  # a slice of the training digits, for tests
 
 
@@ -83,10 +88,12 @@ def _non_digit(glyphs: np.ndarray, *, rng: np.random.Generator) -> np.ndarray:
 
 
 def line_examples(images: np.ndarray, labels: np.ndarray, *, count: int, seed: int, small_scans: float,
-                  close: float, non_digits: float = 0.0, glyphs: np.ndarray | None = None,
+                  close: float, non_digits: float = 0.0, glyphs: np.ndarray | None = None, longest: int = 5,
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """`count` line pictures, their labels (padded with BLANK to MAX_LENGTH) and label lengths;
-    `non_digits` of them letters and signs of `glyphs` or doodles, labelled with no digit."""
+    """`count` line pictures of blobs of 1‥`longest` digits, their labels (padded with BLANK to
+    MAX_LENGTH) and label lengths; `non_digits` of them letters and signs of `glyphs` or doodles,
+    labelled with no digit."""
+    shares = LENGTH_SHARES[longest]
     rng = np.random.default_rng(seed)
     pictures = np.zeros((count, LINE_HEIGHT, LINE_WIDTH), np.uint8)
     targets = np.full((count, MAX_LENGTH), BLANK, np.int32)
@@ -96,7 +103,7 @@ def line_examples(images: np.ndarray, labels: np.ndarray, *, count: int, seed: i
         if rng.random() < non_digits:
             pictures[index] = _non_digit(glyphs, rng=rng)
             continue
-        length = int(rng.choice(LENGTHS, p=LENGTH_SHARES))
+        length = int(rng.choice(np.arange(1, longest + 1), p=shares))
         chosen = rng.choice(len(images), size=length, replace=False)
         digits = [small_scan(images[i], rng=rng) if rng.random() < small_scans else images[i] for i in chosen]
         spacing = "close" if rng.random() < close else "touching"
@@ -151,9 +158,9 @@ def train_line_reader(*, output_dir: Path, data_path: str | Path | None, config:
     held_font = np.isin(fonts, VALIDATION_FONTS)
     x, y, lengths = line_examples(images, labels, count=config.examples, seed=config.seed,
                                   small_scans=config.small_scans, close=config.close,
-                                  non_digits=config.non_digits, glyphs=glyphs[~held_font])
+                                  non_digits=config.non_digits, glyphs=glyphs[~held_font], longest=config.longest)
     vx, vy, vlengths = line_examples(held_images, held_labels, count=config.validation_examples, seed=config.seed + 1,
-                                     small_scans=config.small_scans, close=config.close)
+                                     small_scans=config.small_scans, close=config.close, longest=config.longest)
     nx, _, _ = line_examples(held_images, held_labels, count=config.validation_examples // 3, seed=config.seed + 2,
                              small_scans=0.0, close=0.0, non_digits=1.0, glyphs=glyphs[held_font])
     progress(f"{len(x)} training and {len(vx)} validation pictures in {time.monotonic() - started:.0f} s")
@@ -186,12 +193,12 @@ def train_line_reader(*, output_dir: Path, data_path: str | Path | None, config:
         progress(f"epoch {epoch + 1}/{config.epochs}: CTC loss {np.mean(losses):.4f} "
                  f"({time.monotonic() - started:.0f} s)")
     output_dir.mkdir(parents=True, exist_ok=True)
-    path = output_dir / f"{LINE_READER}.tflite"
+    path = output_dir / f"{OUTPUT_NAME}.tflite"
     export_line_reader(model, path=path)
     reader = LineReader(path=path)
     by_length = {str(length): round(exact_share(reader, vx[vlengths == length], vy[vlengths == length],
                                                 vlengths[vlengths == length]), 4)
-                 for length in LENGTHS if (vlengths == length).any()}
+                 for length in range(1, config.longest + 1) if (vlengths == length).any()}
     card = {
         "validation": {"pictures": int(len(vx)), "exact": round(exact_share(reader, vx, vy, vlengths), 4),
                        "exact_by_length": by_length,
@@ -204,5 +211,5 @@ def train_line_reader(*, output_dir: Path, data_path: str | Path | None, config:
         "training_seconds": round(time.monotonic() - started, 1),
         "versions": {"tensorflow": tf.__version__, "keras": keras.__version__},
     }
-    (output_dir / f"{LINE_READER}_card.json").write_text(json.dumps(card, indent=2) + "\n")
+    (output_dir / f"{OUTPUT_NAME}_card.json").write_text(json.dumps(card, indent=2) + "\n")
     return card

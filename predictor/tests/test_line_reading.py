@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -9,11 +11,14 @@ from predictor.line_reading import (
     BLANK,
     INK_HEIGHT,
     LINE_HEIGHT,
+    LINE_READERS,
     LINE_WIDTH,
+    LineReaders,
     LineReading,
     decode,
     get_line_reader,
     line_picture,
+    log_likelihood,
 )
 from predictor.preprocessing import open_image, picture_ink, stroke_pixels, working_side
 from predictor.tests import renders
@@ -49,6 +54,41 @@ def test_a_digits_probabilities_come_from_its_surest_band():
     scores[1] = 0.0
     scores[1, 7], scores[1, 1] = 0.95, 0.05
     assert decode(scores).probabilities[0][7] == pytest.approx(0.95)
+
+
+@pytest.mark.parametrize("digits", ["", "7", "77", "17", "171"])
+def test_the_log_likelihood_sums_every_path_that_spells_the_digits(digits):
+    scores = np.random.default_rng(len(digits)).dirichlet(np.ones(BLANK + 1), size=4)
+    total = 0.0
+    for path in itertools.product(range(BLANK + 1), repeat=len(scores)):
+        spelt = [label for index, label in enumerate(path) if label != BLANK and (index == 0 or path[index - 1] != label)]
+        if "".join(map(str, spelt)) == digits:
+            total += np.prod(scores[np.arange(len(scores)), path])
+    assert log_likelihood(scores, digits) == pytest.approx(np.log(total))
+
+
+class _Reads:
+    """A stand-in line reader whose band scores read `digits` with `sure` in each digit's band."""
+
+    def __init__(self, digits: str, sure: float = 0.9):
+        self.bands = _bands([label for digit in digits for label in (int(digit), BLANK)] or [BLANK], sure=sure)
+
+    def scores(self, picture: np.ndarray) -> np.ndarray:
+        return self.bands
+
+
+def test_line_readers_keep_the_digits_likeliest_over_all_of_them():
+    ink = np.zeros((40, 40))
+    ink[5:35, 18:22] = 1.0
+    readers = LineReaders([_Reads("1"), _Reads("7"), _Reads("7")])
+    reading = readers.read(ink, ink > 0)
+    assert reading.digits == "7"  # the first reader alone reads "1"
+    assert reading.probabilities[0][7] == pytest.approx(0.9 / (0.9 + 9 * 0.01))
+    assert LineReaders([_Reads("1", sure=0.99), _Reads("7", sure=0.5), _Reads("")]).read(ink, ink > 0).digits == "1"
+
+
+def test_three_line_readers_are_bundled():
+    assert len(get_line_reader().readers) == len(LINE_READERS) == 3
 
 
 def test_the_line_picture_holds_the_blob_scaled_to_the_ink_height_left_aligned():

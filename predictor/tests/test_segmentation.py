@@ -286,3 +286,14 @@ def test_a_five_whose_bar_was_written_apart_stays_one_digit_when_read_whole():
 
     (five,) = find_digits(ink, score=_score, classify=_classify, read_line=read_line)
     assert get_classifier().predict(pixels=five.pixels).digit == 5
+
+
+@pytest.mark.parametrize(("seed", "index", "spacing", "truth"),
+                         [(0, 13, None, "5120"), (100, 174, "touching", "821")])
+def test_touching_digits_are_read_as_the_line_readers_vote(mnist_path, seed, index, spacing, truth):
+    """Validation numbers the bundled seed-2 line reader alone reads as "5720" and "21"; the three
+    line readers voting read them right."""
+    options = {"spacings": (spacing,)} if spacing else {}
+    picture = _validation_number(mnist_path, seed=seed, index=index, **options)
+    assert picture.label == truth
+    assert read_number(data=picture.data).number == truth

@@ -35,11 +35,12 @@ def test_line_examples_are_labelled_blobs_of_digits_and_of_no_digit():
 def test_train_line_reader_writes_a_litert_file_and_a_card(mnist_path, tmp_path, capsys):
     output = tmp_path / "line_reader"
     call_command("train_line_reader", data=str(mnist_path), epochs=1, examples=300, train_limit=600,
-                 small_scans=0.5, output=str(output))
+                 small_scans=0.5, longest=6, output=str(output))
     assert {path.name for path in output.iterdir()} == {"line_reader.tflite", "line_reader_card.json"}
     card = json.loads((output / "line_reader_card.json").read_text())
     assert card["config"]["examples"] == 300 and card["validation"]["pictures"] == 300
-    assert card["config"]["small_scans"] == 0.5
+    assert card["config"]["small_scans"] == 0.5 and card["config"]["longest"] == 6
+    assert set(card["validation"]["exact_by_length"]) <= {"1", "2", "3", "4", "5", "6"}
     assert 0.0 <= card["validation"]["exact"] <= 1.0 and 0.0 <= card["validation"]["non_digits_read_as_nothing"] <= 1.0
     scores = LineReader(path=output / "line_reader.tflite").scores(np.zeros((LINE_HEIGHT, LINE_WIDTH), np.uint8))
     assert scores.shape == (LINE_WIDTH // 4, BLANK + 1) and np.allclose(scores.sum(axis=1), 1.0, atol=1e-3)
@@ -59,8 +60,11 @@ def test_train_line_reader_needs_an_mnist_file(tmp_path):
         call_command("train_line_reader", data=str(tmp_path / "missing.npz"), output=str(tmp_path / "o"), verbosity=0)
 
 
-def test_the_bundled_line_reader_is_what_train_line_reader_makes_by_default():
-    """Its card's recipe is today's default, so `train_line_reader` rebuilds it (docs/model.md)."""
+@pytest.mark.parametrize(("name", "seed", "longest"),
+                         [("line_reader", 2, 5), ("line_reader_seed1", 1, 5), ("line_reader_six", 2, 6)])
+def test_the_bundled_line_readers_are_what_train_line_reader_makes_by_default(name, seed, longest):
+    """Each card's recipe is today's default but for its seed and `--longest`, so
+    `train_line_reader` rebuilds it (README, docs/model.md)."""
     from dataclasses import asdict
     from pathlib import Path
 
@@ -68,5 +72,13 @@ def test_the_bundled_line_reader_is_what_train_line_reader_makes_by_default():
 
     from training.line_reader import LineReaderConfig
 
-    card = json.loads((Path(settings.BUNDLED_MODEL_DIR) / "line_reader_card.json").read_text())
-    assert card["config"] == json.loads(json.dumps(asdict(LineReaderConfig(seed=card["config"]["seed"]))))
+    card = json.loads((Path(settings.BUNDLED_MODEL_DIR) / f"{name}_card.json").read_text())
+    assert card["config"] == json.loads(json.dumps(asdict(LineReaderConfig(seed=seed, longest=longest))))
+
+
+@pytest.mark.parametrize("longest", [5, 6])
+def test_line_examples_hold_blobs_of_up_to_the_longest_number_asked_for(longest):
+    """The bundled "six" line reader learns blobs of up to six digits, the longest numbers the app
+    reads written touching; the other two learn up to five, drawn as before."""
+    _, targets, lengths = line_examples(DIGITS, LABELS, count=300, seed=5, small_scans=0.0, close=0.0, longest=longest)
+    assert lengths.max() == longest and targets.shape == (300, MAX_LENGTH)

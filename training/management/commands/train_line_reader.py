@@ -26,18 +26,20 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=1, help="Random seed (default 1).")
         parser.add_argument("--small-scans", type=float, default=None,
                             help="Share of digits shown as 16×16 scans (default: LineReaderConfig's, 0.4).")
+        parser.add_argument("--longest", type=int, choices=(5, 6), default=5,
+                            help="The most digits a training blob holds (default 5).")
         parser.add_argument("--train-limit", type=int, default=None, help="Use only the first N training digits.")
         parser.add_argument(
             "--output", default=None,
-            help="Directory for the network and its card (default: training/runs/line_reader; copy both into "
-            "training/base_model/ to bundle them).",
+            help="Directory for the network and its card (default: training/runs/line_reader; to bundle them, copy "
+            "both into training/base_model/ under the name of the line reader they replace, as the README says).",
         )
 
     def handle(self, *args, **options):
         check_numbers(options, counts=("epochs", "examples", "train_limit"), seeds=("seed",), shares=("small_scans",))
         from training.line_reader import LineReaderConfig, train_line_reader  # TensorFlow loads only when training
 
-        config = LineReaderConfig(seed=options["seed"], train_limit=options["train_limit"])
+        config = LineReaderConfig(seed=options["seed"], longest=options["longest"], train_limit=options["train_limit"])
         for name in ("epochs", "examples", "small_scans"):
             if options[name] is not None:
                 setattr(config, name, options[name])
@@ -46,7 +48,7 @@ class Command(BaseCommand):
         data = mnist_file(options)
         output = output_folder(options, default=Path(settings.BASE_DIR) / "training" / "runs" / "line_reader")
         self.stdout.write(f"Training the line reader on {config.examples} pictures, {config.epochs} epochs, "
-                          f"seed {config.seed}, data {data} → {output}")
+                          f"seed {config.seed}, blobs of up to {config.longest} digits, data {data} → {output}")
         progress = self.stdout.write if options["verbosity"] >= 1 else (lambda message: None)
         try:
             card = train_line_reader(output_dir=output, data_path=data, config=config, progress=progress)

@@ -8,8 +8,8 @@ touching numbers written from MNIST training digits. The segmenter asks it how m
 holds and which, and keeps the joining of pieces that agrees with it (`predictor.segmentation`).
 Three such networks are bundled, trained alike but for their seeds and the longest blobs they
 learnt; each decodes the blob, and the digits the three find likeliest together are kept
-(`LineReaders`). Served by LiteRT, without TensorFlow, loaded lazily in each process after any fork, as the
-detector is (`predictor.rejection.bundled_network`).
+(`LineReaders`). Served by LiteRT, without TensorFlow, loaded lazily in each process after any
+fork, as the detector is (`predictor.rejection.bundled_network`).
 """
 
 from __future__ import annotations

@@ -61,8 +61,9 @@ def test_the_log_likelihood_sums_every_path_that_spells_the_digits(digits):
     scores = np.random.default_rng(len(digits)).dirichlet(np.ones(BLANK + 1), size=4)
     total = 0.0
     for path in itertools.product(range(BLANK + 1), repeat=len(scores)):
-        spelt = [label for index, label in enumerate(path) if label != BLANK and (index == 0 or path[index - 1] != label)]
-        if "".join(map(str, spelt)) == digits:
+        spelt = "".join(str(label) for index, label in enumerate(path)
+                        if label != BLANK and (index == 0 or path[index - 1] != label))  # repeats merged, blanks dropped
+        if spelt == digits:
             total += np.prod(scores[np.arange(len(scores)), path])
     assert log_likelihood(scores, digits) == pytest.approx(np.log(total))
 

@@ -126,8 +126,8 @@ class LineReaders:
     that read them. Averaging their band scores instead fails: each network places its digits in
     bands of its own, so their peaks do not line up."""
 
-    def __init__(self, readers: list):
-        self.readers = readers  # each with `scores(picture)`, as `LineReader`
+    def __init__(self, readers: list[LineReader]):
+        self.readers = readers
 
     def read(self, ink: np.ndarray, mask: np.ndarray) -> LineReading:
         picture = line_picture(ink=ink, mask=mask)

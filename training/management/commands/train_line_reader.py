@@ -26,8 +26,8 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=1, help="Random seed (default 1).")
         parser.add_argument("--small-scans", type=float, default=None,
                             help="Share of digits shown as 16×16 scans (default: LineReaderConfig's, 0.4).")
-        parser.add_argument("--longest", type=int, choices=(5, 6), default=5,
-                            help="The most digits a training blob holds (default 5).")
+        parser.add_argument("--longest", type=int, choices=(5, 6), default=None,
+                            help="The most digits a training blob holds (default: LineReaderConfig's, 5).")
         parser.add_argument("--train-limit", type=int, default=None, help="Use only the first N training digits.")
         parser.add_argument(
             "--output", default=None,
@@ -39,8 +39,8 @@ class Command(BaseCommand):
         check_numbers(options, counts=("epochs", "examples", "train_limit"), seeds=("seed",), shares=("small_scans",))
         from training.line_reader import LineReaderConfig, train_line_reader  # TensorFlow loads only when training
 
-        config = LineReaderConfig(seed=options["seed"], longest=options["longest"], train_limit=options["train_limit"])
-        for name in ("epochs", "examples", "small_scans"):
+        config = LineReaderConfig(seed=options["seed"], train_limit=options["train_limit"])
+        for name in ("epochs", "examples", "small_scans", "longest"):
             if options[name] is not None:
                 setattr(config, name, options[name])
         if options["train_limit"]:  # a quick run: a validation set to match

@@ -82,6 +82,14 @@ FULL_HEIGHT = 0.6
 RULING_SPAN = 0.95
 #: A blob smaller than this share of the line's height both ways is a speck: a dot, dust.
 SPECK_SIDE = 0.25
+#: A speck is a sign written between digits (a decimal point, a comma, a colon's dots, a short
+#: dash), not dust or a wisp of a digit's stroke, when it is at least SIGN_THICKNESS of the
+#: strokes' width thick both ways, at most SIGN_ELONGATION times as long one way as the other
+#: unless it lies flat (a dash), and sits on the line of digits in a gap between two of them. Such
+#: a mark is left out of the number like any mark that is no digit, and so makes the reading
+#: unsure: "12.50" is not 1250.
+SIGN_THICKNESS = 0.6
+SIGN_ELONGATION = 2.5
 
 #: Scores a prepared 28×28 picture: the reader's confidence (0‥1) in the digit it reads there, and
 #: how much the picture looks like one whole digit at all (0‥1).
@@ -595,18 +603,46 @@ def find_digits(
         runs, line_probabilities = _as_read_whole(found, runs, score=score, classify=classify, read_line=read_line)
     if len(runs) == 1:  # one mark: every stroke `prepare_digit` keeps, so a digit reads as it always has
         strokes = found.strokes
-        return [DigitSegment(mask=strokes, box=_box(strokes), pixels=digit_from_ink(ink=found.ink, mask=strokes),
-                             is_digit=runs[0][1], with_specks=found.with_specks(strokes),
-                             line_reads_nothing=found.reads_nothing(range(len(found.pieces))))]
-    if len(runs) > MAX_DIGITS:
+        segments = [DigitSegment(mask=strokes, box=_box(strokes), pixels=digit_from_ink(ink=found.ink, mask=strokes),
+                                 is_digit=runs[0][1], with_specks=found.with_specks(strokes),
+                                 line_reads_nothing=found.reads_nothing(range(len(found.pieces))))]
+    elif len(runs) > MAX_DIGITS:
         raise NoDigitFound(
             f"No digit found: the picture holds more than {MAX_DIGITS} marks; it looks like text or texture."
         )
-    segments = []
-    for run, is_digit in runs:
-        mask = found.run_mask(run)
-        segments.append(DigitSegment(mask=mask, box=_box(mask), pixels=found.prepared(run), is_digit=is_digit,
-                                     cut_out=found.cut_out(run), with_specks=found.with_specks(mask),
-                                     line_probabilities=line_probabilities.get(run[0]),
-                                     line_reads_nothing=found.reads_nothing(run)))
+    else:
+        segments = []
+        for run, is_digit in runs:
+            mask = found.run_mask(run)
+            segments.append(DigitSegment(mask=mask, box=_box(mask), pixels=found.prepared(run), is_digit=is_digit,
+                                         cut_out=found.cut_out(run), with_specks=found.with_specks(mask),
+                                         line_probabilities=line_probabilities.get(run[0]),
+                                         line_reads_nothing=found.reads_nothing(run)))
+    for mask in signs_written(found, [segment.box for segment in segments if segment.is_digit]):
+        sign = DigitSegment(mask=mask, box=_box(mask), pixels=_prepared(found.ink, mask, found.near_strokes),
+                            is_digit=False)
+        place = sum(segment.box[0] < sign.box[0] for segment in segments)
+        segments.insert(place, sign)
     return segments
+
+
+def signs_written(found: Layout, boxes: list[tuple[int, int, int, int]]) -> list[np.ndarray]:
+    """The specks of `found` that are signs written between the digits in `boxes` (SIGN_THICKNESS)."""
+    if len(boxes) < 2 or not found.specks.any():
+        return []
+    boxes = sorted(boxes)
+    top, bottom = min(y for _, y, _, _ in boxes), max(y + height for _, y, _, height in boxes)
+    thinnest = SIGN_THICKNESS * _stroke_width(found.strokes)
+    gaps = [(left + width, right) for (left, _, width, _), (right, _, _, _) in zip(boxes, boxes[1:])]
+    labels, _ = ndimage.label(found.specks, structure=np.ones((3, 3)))
+    signs = []
+    for label, window in enumerate(ndimage.find_objects(labels), start=1):
+        height, width = window[0].stop - window[0].start, window[1].stop - window[1].start
+        flat = width >= 2 * height
+        if min(height, width) < thinnest or (max(height, width) > SIGN_ELONGATION * min(height, width) and not flat):
+            continue
+        if not top <= (window[0].start + window[0].stop) / 2 <= bottom + SPECK_SIDE * found.line_height:
+            continue
+        if any(start <= window[1].start and window[1].stop <= end for start, end in gaps):
+            signs.append(labels == label)
+    return signs

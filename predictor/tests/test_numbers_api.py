@@ -202,3 +202,15 @@ def test_a_sign_beside_a_number_is_left_out_and_flagged(client):
     body = predict(client, renders.encode(canvas)).json()
     assert body["number"] == "25"
     assert body["uncertain"]
+
+
+@pytest.mark.parametrize("rendering", ["scan", "photo", "lined"])
+def test_a_point_between_digits_is_left_out_and_flagged(client, rendering):
+    """ "31.40" read as a confident 3140 would be a hundred times the amount written: the point is a
+    sign the number holds and the app does not read, so the reading is flagged, as for any sign."""
+    plain, with_point = (render(ink, rendering=rendering, rng=np.random.default_rng(1))[0]
+                         for ink in renders.number_with_sign("3140", after=1))
+    without, body = predict(client, plain).json(), predict(client, with_point).json()
+    assert without["number"] == body["number"] == "3140"
+    assert not without["uncertain"] and body["uncertain"]
+    assert [digit["digit"] for digit in body["digits"]] == [3, 1, 4, 0]

@@ -5,12 +5,14 @@ from __future__ import annotations
 import gzip
 import re
 
+import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from predictor import charts
 from predictor.tests import renders
+from training.number_pictures import render
 
 DIGITS, LABELS = renders.mnist_samples()
 
@@ -123,3 +125,12 @@ def test_a_number_shows_the_number_then_each_digit_with_its_crop(client):
     assert html.count('data-testid="digit-crop"') == 4 and html.count('src="data:image/png;base64,') >= 8
     assert html.count('data-testid="feature-map-layer"') == 16, "each digit's maps, folded"
     assert 'id="right-number"' in html and "Digit 4 is a 8" in html
+
+
+def test_a_point_left_out_of_a_number_is_said(client):
+    plain, with_point = (render(ink, rendering="scan", rng=np.random.default_rng(1))[0]
+                         for ink in renders.number_with_sign("3140", after=1))
+    said = client.post("/predict/", {"image": upload(with_point)}).content.decode()
+    assert 'data-testid="number">3140<' in said and "Not sure" in said
+    assert 'data-testid="marks-left-out"' in said
+    assert 'data-testid="marks-left-out"' not in client.post("/predict/", {"image": upload(plain)}).content.decode()

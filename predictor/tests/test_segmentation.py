@@ -297,3 +297,35 @@ def test_touching_digits_are_read_as_the_line_readers_vote(mnist_path, seed, ind
     picture = _validation_number(mnist_path, seed=seed, index=index, **options)
     assert picture.label == truth
     assert read_number(data=picture.data).number == truth
+
+
+def _segments_of(ink: np.ndarray, *, rendering: str = "scan", seed: int = 0):
+    data, _ = render(ink, rendering=rendering, rng=np.random.default_rng(seed))
+    image, _ = open_image(data, side=None)
+    return find_digits(picture_ink(image, side=working_side(image.size)), score=_score)
+
+
+@pytest.mark.parametrize(("sign", "rendering"), [(".", "scan"), (".", "photo"), (":", "lined"), (".", "canvas")])
+def test_a_point_between_digits_is_a_sign_not_dust(sign, rendering):
+    segments = _segments_of(renders.number_with_sign("1250", after=1, sign=sign)[1], rendering=rendering)
+    dots = 2 if sign == ":" else 1
+    assert [segment.is_digit for segment in segments] == [True, True] + [False] * dots + [True, True]
+    before, after = segments[1].box, segments[2 + dots].box
+    for sign_segment in segments[2 : 2 + dots]:
+        assert before[0] + before[2] <= sign_segment.box[0] and sign_segment.box[0] + sign_segment.box[2] <= after[0]
+    digits = [segment for segment in segments if segment.is_digit]
+    assert "".join(str(get_classifier().predict(pixels=s.pixels).digit) for s in digits) == "1250"
+
+
+def test_dust_and_wisps_between_digits_are_no_sign():
+    """Specks thinner than the strokes (dust, a hair-thin wisp) lie between the digits too."""
+    rng = np.random.default_rng(1)
+    ink, boxes = compose([SAMPLE[3], SAMPLE[7]], rng=rng, spacing="apart")
+    gap_left, gap_right = boxes[0][0] + boxes[0][2], boxes[1][0]
+    ink = np.concatenate([ink[:, :gap_left], np.zeros((ink.shape[0], 40)), ink[:, gap_left:]], axis=1)
+    baseline = boxes[0][1] + boxes[0][3]
+    ink[baseline - 4 : baseline - 1, gap_left + 8 : gap_left + 11] = 1.0  # dust
+    ink[baseline - 30 : baseline - 12, gap_left + 25 : gap_left + 27] = 1.0  # a wisp, 2 px wide
+    assert gap_right > gap_left
+    segments = _segments_of(ink)
+    assert [segment.is_digit for segment in segments] == [True, True]

@@ -248,7 +248,8 @@ def read_number(*, data: bytes, feature_maps_for: Collection[int] = ()) -> Numbe
             segment.pixels, digit=int(classify_and_score(segment.pixels)[0].argmax()))
         if line_probabilities is not None:
             kept = [(replace(segment, line_probabilities=line_probabilities), one_digit)]
-    if not kept or len(segments) - len(kept) > MAX_NON_DIGIT_SHARE * len(segments):
+    marks = [segment for segment in segments if not segment.sign]  # points between digits do not count here
+    if not kept or len(marks) - len(kept) > MAX_NON_DIGIT_SHARE * len(marks):
         raise NoDigitFound(NOT_A_DIGIT)
     predictions = [
         _with_line_reading(classifier.predict(pixels=segment.pixels, with_feature_maps=index in feature_maps_for),

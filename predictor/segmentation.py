@@ -120,6 +120,9 @@ class DigitSegment:
     #: How far the reading is to be trusted beside its confidence: below 1 for a lone stretched digit
     #: read narrowed (`predictor.reading.NARROWED_RELIABILITY`).
     reliability: float = 1.0
+    #: A point or a dash written between digits (`signs_written`): no digit, and no reason to take
+    #: the picture for anything but a number.
+    sign: bool = False
 
 
 def _box(mask: np.ndarray) -> tuple[int, int, int, int]:
@@ -592,7 +595,8 @@ def find_digits(
     ink: np.ndarray, *, score: Scorer, classify: Classify | None = None, read_line: ReadLine | None = None,
 ) -> list[DigitSegment]:
     """The digits in `ink` (from `preprocessing.picture_ink`), left to right. With `classify` and
-    `read_line`, blobs of touching digits are joined as the line reader reads them whole.
+    `read_line`, blobs of touching digits are joined as the line reader reads them whole. Points
+    and dashes written between digits come among them as marks that are no digit (`signs_written`).
 
     Raises NoDigitFound for blank pages, noise and texture, as `prepare_digit` does."""
     reads_whole = classify is not None and read_line is not None
@@ -620,7 +624,7 @@ def find_digits(
                                          line_reads_nothing=found.reads_nothing(run)))
     for mask in signs_written(found, [segment.box for segment in segments if segment.is_digit]):
         sign = DigitSegment(mask=mask, box=_box(mask), pixels=_prepared(found.ink, mask, found.near_strokes),
-                            is_digit=False)
+                            is_digit=False, sign=True)
         place = sum(segment.box[0] < sign.box[0] for segment in segments)
         segments.insert(place, sign)
     return segments

@@ -191,7 +191,8 @@ def stretched_scan(digit: np.ndarray, *, threshold: int = 110) -> bytes:
 
 def number_with_sign(digits: str, *, after: int, sign: str = ".", seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Ink (0‥1) of the sample `digits` written apart, without and with a sign in a gap made after
-    digit `after`: a pen's point (".") or a colon's two (":"), as thick as the strokes, on the line."""
+    digit `after`: a pen's point ("."), a colon's two (":") or three points ("..."), as thick as the
+    strokes, on the line."""
     from training.number_pictures import compose
 
     digits_ink, labels = mnist_samples()
@@ -200,10 +201,12 @@ def number_with_sign(digits: str, *, after: int, sign: str = ".", seed: int = 0)
     height = int(np.median([box[3] for box in boxes]))
     baseline = int(np.median([box[1] + box[3] for box in boxes]))
     radius = max(3, round(0.07 * height))
-    gap = np.zeros((ink.shape[0], 6 * radius))
+    points = 3 if sign == "..." else 1
+    gap = np.zeros((ink.shape[0], 4 * radius * points + 2 * radius))
     rows, cols = np.indices(gap.shape)
     for centre in [baseline - radius - 1] + ([baseline - round(0.6 * height)] if sign == ":" else []):
-        gap[(rows - centre) ** 2 + (cols - 3 * radius) ** 2 <= radius**2] = 1.0
+        for point in range(points):
+            gap[(rows - centre) ** 2 + (cols - (3 + 4 * point) * radius) ** 2 <= radius**2] = 1.0
     at = boxes[after][0] + boxes[after][2] + 2
     plain = np.concatenate([ink[:, :at], np.zeros_like(gap), ink[:, at:]], axis=1)
     return plain, np.concatenate([ink[:, :at], gap, ink[:, at:]], axis=1)

@@ -214,3 +214,12 @@ def test_a_point_between_digits_is_left_out_and_flagged(client, rendering):
     assert without["number"] == body["number"] == "3140"
     assert not without["uncertain"] and body["uncertain"]
     assert [digit["digit"] for digit in body["digits"]] == [3, 1, 4, 0]
+
+
+def test_points_between_two_digits_never_make_the_number_no_number(client):
+    """Three points between two digits are more marks than digits, yet signs of a number, not a
+    drawing: the digits are read, flagged."""
+    body = predict(client, render(renders.number_with_sign("31", after=0, sign="...")[1], rendering="scan",
+                                  rng=np.random.default_rng(1))[0])
+    assert body.status_code == 200
+    assert body.json()["number"] == "31" and body.json()["uncertain"]

@@ -236,7 +236,8 @@ def read_number(*, data: bytes, feature_maps_for: Collection[int] = ()) -> Numbe
         image, score=score, classify=lambda pixels: classify_and_score(pixels)[0],
         read_line=get_line_reader().read, judge=judge,
     )
-    scored = [(segment, _one_digit(segment, detector)) for segment in segments]
+    # Marks read as no digit are left out whatever the detector says: it judges only digits.
+    scored = [(segment, _one_digit(segment, detector) if segment.is_digit else 0.0) for segment in segments]
     # A digit the line reader read in its blob is not refused by the detector (cut out of touching
     # ink, it may look like no whole digit), only doubted: the line reader reads letters as nothing.
     kept = [(segment, one_digit) for segment, one_digit in scored if segment.is_digit

@@ -636,17 +636,18 @@ def signs_written(found: Layout, boxes: list[tuple[int, int, int, int]]) -> list
         return []
     boxes = sorted(boxes)
     top, bottom = min(y for _, y, _, _ in boxes), max(y + height for _, y, _, height in boxes)
-    thinnest = SIGN_THICKNESS * _stroke_width(found.strokes)
     gaps = [(left + width, right) for (left, _, width, _), (right, _, _, _) in zip(boxes, boxes[1:])]
     labels, _ = ndimage.label(found.specks, structure=np.ones((3, 3)))
+    placed = [(label, window) for label, window in enumerate(ndimage.find_objects(labels), start=1)
+              if top <= (window[0].start + window[0].stop) / 2 <= bottom + SPECK_SIDE * found.line_height
+              and any(start <= window[1].start and window[1].stop <= end for start, end in gaps)]
+    if not placed:  # most specks (dust, a digit's wisps off the line) end here, before any stroke is measured
+        return []
+    thinnest = SIGN_THICKNESS * _stroke_width(found.strokes)
     signs = []
-    for label, window in enumerate(ndimage.find_objects(labels), start=1):
+    for label, window in placed:
         height, width = window[0].stop - window[0].start, window[1].stop - window[1].start
         flat = width >= 2 * height
-        if min(height, width) < thinnest or (max(height, width) > SIGN_ELONGATION * min(height, width) and not flat):
-            continue
-        if not top <= (window[0].start + window[0].stop) / 2 <= bottom + SPECK_SIDE * found.line_height:
-            continue
-        if any(start <= window[1].start and window[1].stop <= end for start, end in gaps):
+        if min(height, width) >= thinnest and (max(height, width) <= SIGN_ELONGATION * min(height, width) or flat):
             signs.append(labels == label)
     return signs

@@ -21,6 +21,12 @@ def mnist_samples() -> tuple[np.ndarray, np.ndarray]:
         return data["x"], data["y"]
 
 
+def one_of_each() -> dict[int, np.ndarray]:
+    """The first of the shipped samples of each digit, by digit."""
+    digits, labels = mnist_samples()
+    return {int(label): digits[index] for index, label in reversed(list(enumerate(labels)))}
+
+
 def encode(image: Image.Image, image_format: str = "PNG", **params) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format=image_format, **params)
@@ -195,8 +201,7 @@ def number_with_sign(digits: str, *, after: int, sign: str = ".", seed: int = 0)
     strokes, on the line."""
     from training.number_pictures import compose
 
-    digits_ink, labels = mnist_samples()
-    sample = {int(label): digits_ink[index] for index, label in reversed(list(enumerate(labels)))}
+    sample = one_of_each()
     ink, boxes = compose([sample[int(d)] for d in digits], rng=np.random.default_rng(seed), spacing="apart")
     height = int(np.median([box[3] for box in boxes]))
     baseline = int(np.median([box[1] + box[3] for box in boxes]))

@@ -11,8 +11,7 @@ from predictor.tests import renders
 from predictor.tokens import ReadingTicket, read_feedback_token
 from training.number_pictures import compose, render
 
-DIGITS, LABELS = renders.mnist_samples()
-SAMPLE = {int(label): DIGITS[index] for index, label in reversed(list(enumerate(LABELS)))}
+SAMPLE = renders.one_of_each()
 URL = "/api/predict/"
 
 

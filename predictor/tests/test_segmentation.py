@@ -16,9 +16,8 @@ from predictor.segmentation import MAX_DIGITS, find_digits
 from predictor.tests import renders
 from training.number_pictures import compose, render
 
-DIGITS, LABELS = renders.mnist_samples()
 #: One sample of each digit from the twenty shipped with the tests.
-SAMPLE = {int(label): DIGITS[index] for index, label in reversed(list(enumerate(LABELS)))}
+SAMPLE = renders.one_of_each()
 
 
 def _score(pixels: np.ndarray) -> tuple[float, float]:

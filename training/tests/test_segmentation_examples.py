@@ -14,7 +14,7 @@ from training.number_pictures import compose, compose_with_owners
 from training.segmentation_examples import bundled_scorer, label_runs, segmentation_examples, written_number
 
 DIGITS, LABELS = renders.mnist_samples()
-SAMPLE = {int(label): DIGITS[index] for index, label in reversed(list(enumerate(LABELS)))}
+SAMPLE = renders.one_of_each()
 
 
 def test_each_digits_ink_is_owned_by_it_and_compose_is_unchanged():

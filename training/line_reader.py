@@ -8,20 +8,25 @@ numbers of 1–5 digits (or 1–6, `longest`) written from MNIST training digits
 VALIDATION_DIGITS (kept for validation) nor any test set. Three are trained once by
 `train_line_reader` and bundled beside the base model, to vote (`predictor.line_reading.LineReaders`);
 finetuning does not change them.
+
+Fitting uses only Keras, so it runs on any Keras backend (on a GPU with `KERAS_BACKEND=jax`, far
+faster than on the CPU; docs/model.md, "Line readers fitted on a GPU"); exporting to LiteRT needs
+TensorFlow.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import keras
 import numpy as np
-import tensorflow as tf
-from keras import layers
+from keras import layers, ops
 from scipy import ndimage
 
 from predictor.line_reading import BLANK, LINE_HEIGHT, LINE_WIDTH, LineReader, decode, line_picture
@@ -37,6 +42,13 @@ LENGTH_SHARES = {5: (0.1, 0.35, 0.3, 0.15, 0.1), 6: (0.1, 0.2, 0.2, 0.2, 0.15, 0
 MAX_LENGTH = max(LENGTH_SHARES)
 #: What `train_line_reader` writes: `<name>.tflite` and `<name>_card.json`.
 OUTPUT_NAME = "line_reader"
+#: Training pictures are drawn in chunks of this many, each from a seed of its own, so that
+#: processes can draw them side by side and the pictures do not depend on how many did.
+CHUNK = 10_000
+#: The network's layers by the width of its column bands (px of the line picture): how much each
+#: of the four pooling steps narrows the picture, and the reach of the last convolution in bands
+#: (about 20 px of the picture either way).
+BAND_LAYOUTS = {4: {"column_pools": (2, 2, 1, 1), "reach": 5}, 2: {"column_pools": (2, 1, 1, 1), "reach": 9}}
 
 
 @dataclass
@@ -57,6 +69,9 @@ class LineReaderConfig:
     non_digits: float = 0.15
     #: The most digits a training blob holds (a key of LENGTH_SHARES).
     longest: int = 5
+    #: The width of the column bands it scores, in px of the line picture (a key of BAND_LAYOUTS);
+    #: 2 px bands were tried for narrow digits written close, and read no better (docs/model.md).
+    band: int = 4
     train_limit: int | None = None  # a slice of the training digits, for tests
 
 
@@ -113,21 +128,22 @@ def line_examples(images: np.ndarray, labels: np.ndarray, *, count: int, seed: i
     return pictures, targets, lengths
 
 
-def build_line_reader() -> keras.Model:
-    """Column bands of a LINE_HEIGHT × LINE_WIDTH picture (a band 4 px wide), each scored as 11
+def build_line_reader(*, band: int = 4) -> keras.Model:
+    """Column bands of a LINE_HEIGHT × LINE_WIDTH picture (each `band` px wide), each scored as 11
     classes (logits; the ten digits, then BLANK)."""
+    layout = BAND_LAYOUTS[band]
     picture = keras.Input((LINE_HEIGHT, LINE_WIDTH, 1), name="line")
     x = layers.Rescaling(1 / 255)(picture)
-    for filters, pool in ((16, (2, 2)), (32, (2, 2)), (64, (2, 1)), (64, (2, 1))):
+    for filters, column_pool in zip((16, 32, 64, 64), layout["column_pools"]):
         x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
         x = layers.BatchNormalization()(x)
         x = layers.ReLU()(x)
-        x = layers.MaxPooling2D(pool)(x)
-    # (2, 32, 64): the remaining rows of each band go into one vector per band.
+        x = layers.MaxPooling2D((2, column_pool))(x)
+    # (2, bands, 64): the remaining rows of each band go into one vector per band.
     x = layers.Permute((2, 1, 3))(x)
-    x = layers.Reshape((LINE_WIDTH // 4, -1))(x)
+    x = layers.Reshape((LINE_WIDTH // band, -1))(x)
     x = layers.Dense(128, activation="relu")(x)
-    x = layers.Conv1D(128, 5, padding="same", activation="relu")(x)
+    x = layers.Conv1D(128, layout["reach"], padding="same", activation="relu")(x)
     x = layers.Dropout(0.2)(x)
     logits = layers.Dense(BLANK + 1, name="logits")(x)
     return keras.Model(picture, logits, name="line_reader")
@@ -144,72 +160,143 @@ def exact_share(reader: LineReader, pictures: np.ndarray, targets: np.ndarray, l
     return float(np.mean(right))
 
 
-def train_line_reader(*, output_dir: Path, data_path: str | Path | None, config: LineReaderConfig,
-                      progress=print) -> dict:
-    """Train on line pictures from MNIST training digits, measure on pictures from the held-out
-    ones, export LiteRT and write the card."""
-    started = time.monotonic()
-    keras.utils.set_random_seed(config.seed)
+def _chunk(args: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    images, labels, count, seed, options = args
+    return line_examples(images, labels, count=count, seed=seed, **options)
+
+
+def line_examples_in_chunks(images: np.ndarray, labels: np.ndarray, *, count: int, seed: int, processes: int = 1,
+                            **options) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`line_examples` drawn in chunks of CHUNK, chunk k from the seed (`seed`, k), by up to
+    `processes` processes side by side; the same pictures however many draw them."""
+    sizes = [min(CHUNK, count - start) for start in range(0, count, CHUNK)]
+    jobs = [(images, labels, size, [seed, index], options) for index, size in enumerate(sizes)]
+    if processes > 1 and len(jobs) > 1:
+        with ProcessPoolExecutor(min(processes, len(jobs))) as pool:
+            parts = list(pool.map(_chunk, jobs))
+    else:
+        parts = [_chunk(job) for job in jobs]
+    return tuple(np.concatenate(arrays) for arrays in zip(*parts))
+
+
+@dataclass
+class LineReaderData:
+    """Training pictures (x, y, lengths), validation blobs of the held-out digits (vx, vy,
+    vlengths) and validation non-digits of the held-out fonts (nx)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    lengths: np.ndarray
+    vx: np.ndarray
+    vy: np.ndarray
+    vlengths: np.ndarray
+    nx: np.ndarray
+
+
+def line_reader_data(*, data_path: str | Path | None, config: LineReaderConfig, processes: int = 1) -> LineReaderData:
+    """The pictures `config` asks for, from MNIST training digits and the training fonts; the last
+    VALIDATION_DIGITS and VALIDATION_FONTS only for validation."""
     mnist = load_mnist(path=data_path)
     images = mnist.x_train[:-VALIDATION_DIGITS][: config.train_limit]
     labels = mnist.y_train[:-VALIDATION_DIGITS][: config.train_limit]
     held_images, held_labels = mnist.x_train[-VALIDATION_DIGITS:], mnist.y_train[-VALIDATION_DIGITS:]
     glyphs, fonts = load_glyphs()
     held_font = np.isin(fonts, VALIDATION_FONTS)
-    x, y, lengths = line_examples(images, labels, count=config.examples, seed=config.seed,
-                                  small_scans=config.small_scans, close=config.close,
-                                  non_digits=config.non_digits, glyphs=glyphs[~held_font], longest=config.longest)
+    x, y, lengths = line_examples_in_chunks(images, labels, count=config.examples, seed=config.seed,
+                                            processes=processes, small_scans=config.small_scans, close=config.close,
+                                            non_digits=config.non_digits, glyphs=glyphs[~held_font],
+                                            longest=config.longest)
     vx, vy, vlengths = line_examples(held_images, held_labels, count=config.validation_examples, seed=config.seed + 1,
                                      small_scans=config.small_scans, close=config.close, longest=config.longest)
     nx, _, _ = line_examples(held_images, held_labels, count=config.validation_examples // 3, seed=config.seed + 2,
                              small_scans=0.0, close=0.0, non_digits=1.0, glyphs=glyphs[held_font])
-    progress(f"{len(x)} training and {len(vx)} validation pictures in {time.monotonic() - started:.0f} s")
-    model = build_line_reader()
-    steps = int(np.ceil(len(x) / config.batch_size))
-    schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, steps * config.epochs)
-    optimizer = keras.optimizers.Adam(schedule)
-    bands = LINE_WIDTH // 4
+    return LineReaderData(x, y, lengths, vx, vy, vlengths, nx)
 
-    @tf.function(reduce_retracing=True)
-    def step(pictures, targets, target_lengths):
-        with tf.GradientTape() as tape:
-            logits = model(pictures[..., None], training=True)
-            loss = tf.reduce_mean(tf.nn.ctc_loss(
-                labels=targets, logits=logits, label_length=target_lengths,
-                logit_length=tf.fill([tf.shape(pictures)[0]], bands), logits_time_major=False, blank_index=BLANK))
-        gradients = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(gradients, model.trainable_variables))
-        return loss
 
-    rng = np.random.default_rng(config.seed)
-    for epoch in range(config.epochs):
-        order = rng.permutation(len(x))
-        losses = []
-        for start in range(0, len(x), config.batch_size):
-            batch = order[start : start + config.batch_size]
-            shift = rng.integers(-1, 2)  # a pixel up or down: where the ink sits is no clue
-            pictures = np.roll(x[batch], shift, axis=1).astype(np.float32)
-            losses.append(float(step(pictures, y[batch], lengths[batch])))
-        progress(f"epoch {epoch + 1}/{config.epochs}: CTC loss {np.mean(losses):.4f} "
-                 f"({time.monotonic() - started:.0f} s)")
+def ctc_loss(targets, logits):
+    """The CTC loss of per-band logits against digits padded with BLANK, one value per blob."""
+    targets = ops.cast(targets, "int32")
+    target_lengths = ops.sum(ops.cast(ops.not_equal(targets, BLANK), "int32"), axis=1)
+    logit_lengths = ops.full((ops.shape(logits)[0],), ops.shape(logits)[1], dtype="int32")
+    return ops.ctc_loss(targets, logits, target_lengths, logit_lengths, mask_index=BLANK)
+
+
+class ShiftedBatches(keras.utils.PyDataset):
+    """The training pictures in a new order each epoch, each batch moved a pixel up or down at
+    random: where the ink sits is no clue."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, *, batch_size: int, seed: int):
+        super().__init__()
+        self.x, self.y, self.batch_size = x, y, batch_size
+        self.rng = np.random.default_rng(seed)
+        self.order = self.rng.permutation(len(x))
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.x) / self.batch_size)
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        batch = self.order[index * self.batch_size : (index + 1) * self.batch_size]
+        shift = self.rng.integers(-1, 2)
+        return np.roll(self.x[batch], shift, axis=1)[..., None].astype(np.float32), self.y[batch]
+
+    def on_epoch_end(self) -> None:
+        self.order = self.rng.permutation(len(self.x))
+
+
+def fit_line_reader(data: LineReaderData, *, config: LineReaderConfig, progress=print) -> keras.Model:
+    """A line reader fitted to `data.x` (any Keras backend), its loss reported each epoch."""
+    started = time.monotonic()
+    keras.utils.set_random_seed(config.seed)
+    model = build_line_reader(band=config.band)
+    batches = ShiftedBatches(data.x, data.y, batch_size=config.batch_size, seed=config.seed)
+    schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, len(batches) * config.epochs)
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=ctc_loss)
+
+    class Progress(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            progress(f"epoch {epoch + 1}/{config.epochs}: CTC loss {logs['loss']:.4f} "
+                     f"({time.monotonic() - started:.0f} s)")
+
+    model.fit(batches, epochs=config.epochs, verbose=0, callbacks=[Progress()])
+    return model
+
+
+def export_with_card(model: keras.Model, data: LineReaderData, *, output_dir: Path, config: LineReaderConfig,
+                     training_seconds: float, trained_on: str = "") -> dict:
+    """Export `model` as LiteRT (needs TensorFlow), measure it on the validation blobs and write
+    the card beside it."""
     output_dir.mkdir(parents=True, exist_ok=True)
     path = output_dir / f"{OUTPUT_NAME}.tflite"
     export_line_reader(model, path=path)
     reader = LineReader(path=path)
-    by_length = {str(length): round(exact_share(reader, vx[vlengths == length], vy[vlengths == length],
-                                                vlengths[vlengths == length]), 4)
-                 for length in range(1, config.longest + 1) if (vlengths == length).any()}
+    by_length = {str(length): round(exact_share(reader, data.vx[data.vlengths == length],
+                                                data.vy[data.vlengths == length],
+                                                data.vlengths[data.vlengths == length]), 4)
+                 for length in range(1, config.longest + 1) if (data.vlengths == length).any()}
     card = {
-        "validation": {"pictures": int(len(vx)), "exact": round(exact_share(reader, vx, vy, vlengths), 4),
+        "validation": {"pictures": int(len(data.vx)), "exact": round(exact_share(reader, data.vx, data.vy,
+                                                                                 data.vlengths), 4),
                        "exact_by_length": by_length,
                        # Letters of the held-out fonts and doodles: read as no digit at all.
-                       "non_digits": int(len(nx)),
+                       "non_digits": int(len(data.nx)),
                        "non_digits_read_as_nothing": round(float(np.mean([decode(reader.scores(p)).digits == ""
-                                                                          for p in nx])), 4)},
+                                                                          for p in data.nx])), 4)},
         "config": asdict(config),
         "trained_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "training_seconds": round(time.monotonic() - started, 1),
-        "versions": {"tensorflow": tf.__version__, "keras": keras.__version__},
+        "training_seconds": round(training_seconds, 1),
+        "versions": {"keras": keras.__version__, "backend": trained_on or keras.backend.backend()},
     }
     (output_dir / f"{OUTPUT_NAME}_card.json").write_text(json.dumps(card, indent=2) + "\n")
     return card
+
+
+def train_line_reader(*, output_dir: Path, data_path: str | Path | None, config: LineReaderConfig,
+                      processes: int = 1, progress=print) -> dict:
+    """Train on line pictures from MNIST training digits, measure on pictures from the held-out
+    ones, export LiteRT and write the card."""
+    started = time.monotonic()
+    data = line_reader_data(data_path=data_path, config=config, processes=processes)
+    progress(f"{len(data.x)} training and {len(data.vx)} validation pictures in {time.monotonic() - started:.0f} s")
+    model = fit_line_reader(data, config=config, progress=progress)
+    return export_with_card(model, data, output_dir=output_dir, config=config,
+                            training_seconds=time.monotonic() - started)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from django.conf import settings
@@ -28,6 +29,10 @@ class Command(BaseCommand):
                             help="Share of digits shown as 16×16 scans (default: LineReaderConfig's, 0.4).")
         parser.add_argument("--longest", type=int, choices=(5, 6), default=None,
                             help="The most digits a training blob holds (default: LineReaderConfig's, 5).")
+        parser.add_argument("--band", type=int, choices=(4, 2), default=None,
+                            help="Width of the column bands it scores, px (default: LineReaderConfig's, 4).")
+        parser.add_argument("--processes", type=int, default=None,
+                            help="Processes drawing the training pictures side by side (default: one per CPU).")
         parser.add_argument("--train-limit", type=int, default=None, help="Use only the first N training digits.")
         parser.add_argument(
             "--output", default=None,
@@ -36,11 +41,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        check_numbers(options, counts=("epochs", "examples", "train_limit"), seeds=("seed",), shares=("small_scans",))
+        check_numbers(options, counts=("epochs", "examples", "train_limit", "processes"), seeds=("seed",),
+                      shares=("small_scans",))
         from training.line_reader import LineReaderConfig, train_line_reader  # TensorFlow loads only when training
 
         config = LineReaderConfig(seed=options["seed"], train_limit=options["train_limit"])
-        for name in ("epochs", "examples", "small_scans", "longest"):
+        for name in ("epochs", "examples", "small_scans", "longest", "band"):
             if options[name] is not None:
                 setattr(config, name, options[name])
         if options["train_limit"]:  # a quick run: a validation set to match
@@ -48,10 +54,11 @@ class Command(BaseCommand):
         data = mnist_file(options)
         output = output_folder(options, default=Path(settings.BASE_DIR) / "training" / "runs" / "line_reader")
         self.stdout.write(f"Training the line reader on {config.examples} pictures, {config.epochs} epochs, "
-                          f"seed {config.seed}, blobs of up to {config.longest} digits, data {data} → {output}")
+                          f"seed {config.seed}, blobs of up to {config.longest} digits in {config.band} px bands, data {data} → {output}")
         progress = self.stdout.write if options["verbosity"] >= 1 else (lambda message: None)
         try:
-            card = train_line_reader(output_dir=output, data_path=data, config=config, progress=progress)
+            card = train_line_reader(output_dir=output, data_path=data, config=config,
+                                     processes=options["processes"] or os.cpu_count() or 1, progress=progress)
         except (FileNotFoundError, MnistFileInvalid) as error:
             raise CommandError(str(error)) from error
         valid = card["validation"]

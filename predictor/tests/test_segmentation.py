@@ -95,6 +95,18 @@ def test_specks_beside_a_number_are_ignored():
     assert all(segment.with_specks is None for segment in segments)  # none inside a digit's box
 
 
+@pytest.mark.parametrize("digits", ["3305", "2345"])
+def test_a_thin_one_beside_a_run_of_touching_digits_is_no_speck(digits):
+    """A "1" two pixels thin is small beside four digits touching in one blob: measured against that
+    blob whole, it was dropped as a speck."""
+    rng = np.random.default_rng(0)
+    ink, _ = compose([SAMPLE[int(d)] for d in digits], rng=rng, spacing="touching", height=60)
+    ink = np.pad(ink, ((0, 0), (40, 0)))
+    ink[round(0.2 * ink.shape[0]) : round(0.8 * ink.shape[0]), 15:17] = 1.0
+    data, _ = render(ink, rendering="scan", rng=rng)
+    assert _read(data) == "1" + digits
+
+
 def test_a_one_beside_a_zero_is_two_digits():
     assert _read(_number("10", spacing="close", seed=2)) == "10"
 
@@ -285,6 +297,15 @@ def test_a_five_whose_bar_was_written_apart_stays_one_digit_when_read_whole():
 
     (five,) = find_digits(ink, score=_score, classify=_classify, read_line=read_line)
     assert get_classifier().predict(pixels=five.pixels).digit == 5
+
+
+@pytest.mark.parametrize(("seed", "index", "truth"), [(100, 290, "11305"), (100, 219, "19697")])
+def test_a_one_apart_from_touching_digits_is_read(mnist_path, seed, index, truth):
+    """Validation numbers whose first "1", apart from the rest touching in one blob, was dropped as a
+    speck (read "1305" and "9697")."""
+    picture = _validation_number(mnist_path, seed=seed, index=index, spacings=("touching",))
+    assert picture.label == truth
+    assert read_number(data=picture.data).number == truth
 
 
 @pytest.mark.parametrize(("seed", "index", "spacing", "truth"),

@@ -46,6 +46,17 @@ from predictor.preprocessing import (
 MAX_DIGITS = 12
 #: A blob this much wider than the line is tall (after deslanting) may be digits that touch.
 MAYBE_SEVERAL_ASPECT = 0.75
+#: Where the line reader undercounts a blob ("59" read as one "9"), joining as it reads leaves a run
+#: at least UNDERCOUNT_WIDTH of the line's height wide that the segment scorer doubts is one digit
+#: (below UNDERCOUNT_DOUBT); the first joining is kept instead when it made more runs, each scored at
+#: least FIRST_JOINING_FLOOR. Chosen on validation numbers (docs/model.md, "A blob the line readers
+#: undercount").
+UNDERCOUNT_WIDTH = 1.2
+UNDERCOUNT_DOUBT = 0.1
+FIRST_JOINING_FLOOR = 0.05
+#: The two readers disagree on how many digits such a blob holds: its digits' confidence is
+#: multiplied by this, an even chance, so the reading is flagged unsure.
+UNDERCOUNT_RELIABILITY = 0.5
 #: Such a blob is cut at places this share of the line's height apart (across the slant). Each
 #: cut follows the path of least ink within PATH_BAND of the line's height of the slanted line
 #: through its place, bending only where that crosses less ink (BEND_COST a band's width).
@@ -118,7 +129,8 @@ class DigitSegment:
     #: Whether the line reader read every blob this mark is made of as no digit at all.
     line_reads_nothing: bool = False
     #: How far the reading is to be trusted beside its confidence: below 1 for a lone stretched digit
-    #: read narrowed (`predictor.reading.NARROWED_RELIABILITY`).
+    #: read narrowed (`predictor.reading.NARROWED_RELIABILITY`) and for the digits of a blob the line
+    #: reader undercounted (UNDERCOUNT_RELIABILITY).
     reliability: float = 1.0
     #: A point or a dash written between digits (`signs_written`): no digit, and no reason to take
     #: the picture for anything but a number.
@@ -553,19 +565,36 @@ def _groups(found: Layout, runs: list[tuple[list[int], bool]]) -> list[tuple[int
     return groups
 
 
+def _undercounted(local: list[list[int]], pieces: list[_Piece], *, first_runs: list[list[int]], line_height: float,
+                  read: Callable[[list[int]], tuple[np.ndarray, float]],
+                  one_digit: Callable[[list[int]], float]) -> bool:
+    """Whether joining as the line reader read (`local`, runs of `pieces`) left a wide run that
+    looks like no one digit, where the first joining (`first_runs`, of the layout's pieces) made
+    more runs that each look like a digit: then the line reader undercounted the blob."""
+    if len(first_runs) <= len(local):
+        return False
+    wide_and_doubted = any(
+        max(pieces[i].right for i in run) - min(pieces[i].left for i in run) >= UNDERCOUNT_WIDTH * line_height
+        and read(run)[1] < UNDERCOUNT_DOUBT for run in local)
+    return wide_and_doubted and all(one_digit(run) >= FIRST_JOINING_FLOOR for run in first_runs)
+
+
 def _as_read_whole(
     found: Layout, runs: list[tuple[list[int], bool]], *, score: Scorer, classify: Classify, read_line: ReadLine,
-) -> tuple[list[tuple[list[int], bool]], dict[int, np.ndarray]]:
+) -> tuple[list[tuple[list[int], bool]], dict[int, np.ndarray], set[int]]:
     """`runs` with each cut blob's runs joined anew to agree with the line reader's reading of the
-    blob (`_join_as_read`), and each such run's line-reader probabilities by its first piece. Runs
+    blob (`_join_as_read`), each such run's line-reader probabilities by its first piece, and the
+    first pieces of the runs of blobs it undercounted (`_undercounted`), left as first joined. Runs
     read as marks that are no digit are joined anew too: the line reader, trained on letters and
     doodles as well, reads those as nothing, and a blob it reads as no digit keeps its joining.
     Where a run joined pieces of two blobs, both are joined anew together, as the line reader
     reads them together, but only when it read several digits in one of them: a "5" whose bar was
     written apart stays whole, and a "1" cut from the touching digits before it and joined with
     the next blob is given back. A group is also left as joined when no chain of its pieces gives
-    the line reader's count, even with the shape rules for short runs set aside (tried second)."""
+    the line reader's count, even with the shape rules for short runs set aside (tried second), or
+    when the line reader undercounted it (`_undercounted`)."""
     line_probabilities: dict[int, np.ndarray] = {}
+    undercounted: set[int] = set()
     replaced: dict[int, list[list[int]]] = {}  # the group's first position → its runs, joined anew
     for first, last in _groups(found, runs):
         indices = sorted(index for run, _ in runs[first : last + 1] for index in run)
@@ -584,6 +613,11 @@ def _as_read_whole(
                  or _join_as_read(pieces, line_height=found.line_height, line=line, read=read, shaped=False))
         if local is None:
             continue
+        first_runs = [run for run, _ in runs[first : last + 1]]
+        if _undercounted(local, pieces, first_runs=first_runs, line_height=found.line_height, read=read,
+                         one_digit=lambda run: score(found.prepared(run))[1]):
+            undercounted.update(run[0] for run in first_runs)
+            continue
         replaced[first] = [[indices[i] for i in run] for run in local]
         for place, run in enumerate(replaced[first]):
             line_probabilities[run[0]] = line.probabilities[place]
@@ -592,7 +626,7 @@ def _as_read_whole(
     joined = []
     for position, (run, is_digit) in enumerate(runs):
         joined.extend([(new, True) for new in replaced[position]] if position in replaced else [(run, is_digit)])
-    return joined, line_probabilities
+    return joined, line_probabilities, undercounted
 
 
 def find_digits(
@@ -607,8 +641,10 @@ def find_digits(
     found = layout(ink, score=score, read_line=read_line if reads_whole else None)
     runs = _join(found.pieces, line_height=found.line_height, read=lambda run: score(found.prepared(run)))
     line_probabilities: dict[int, np.ndarray] = {}
+    undercounted: set[int] = set()
     if reads_whole:
-        runs, line_probabilities = _as_read_whole(found, runs, score=score, classify=classify, read_line=read_line)
+        runs, line_probabilities, undercounted = _as_read_whole(found, runs, score=score, classify=classify,
+                                                                read_line=read_line)
     if len(runs) == 1:  # one mark: every stroke `prepare_digit` keeps, so a digit reads as it always has
         strokes = found.strokes
         segments = [DigitSegment(mask=strokes, box=_box(strokes), pixels=digit_from_ink(ink=found.ink, mask=strokes),
@@ -625,7 +661,8 @@ def find_digits(
             segments.append(DigitSegment(mask=mask, box=_box(mask), pixels=found.prepared(run), is_digit=is_digit,
                                          cut_out=found.cut_out(run), with_specks=found.with_specks(mask),
                                          line_probabilities=line_probabilities.get(run[0]),
-                                         line_reads_nothing=found.reads_nothing(run)))
+                                         line_reads_nothing=found.reads_nothing(run),
+                                         reliability=UNDERCOUNT_RELIABILITY if run[0] in undercounted else 1.0))
     for mask in signs_written(found, [segment.box for segment in segments if segment.is_digit]):
         sign = DigitSegment(mask=mask, box=_box(mask), pixels=_prepared(found.ink, mask, found.near_strokes),
                             is_digit=False, sign=True)

@@ -161,6 +161,7 @@ def exact_share(reader: LineReader, pictures: np.ndarray, targets: np.ndarray, l
 
 
 def _chunk(args: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One chunk of `line_examples_in_chunks`, in whichever process draws it."""
     images, labels, count, seed, options = args
     return line_examples(images, labels, count=count, seed=seed, **options)
 
@@ -262,7 +263,7 @@ def fit_line_reader(data: LineReaderData, *, config: LineReaderConfig, progress=
 
 
 def export_with_card(model: keras.Model, data: LineReaderData, *, output_dir: Path, config: LineReaderConfig,
-                     training_seconds: float, trained_on: str = "") -> dict:
+                     training_seconds: float) -> dict:
     """Export `model` as LiteRT (needs TensorFlow), measure it on the validation blobs and write
     the card beside it."""
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -284,7 +285,7 @@ def export_with_card(model: keras.Model, data: LineReaderData, *, output_dir: Pa
         "config": asdict(config),
         "trained_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "training_seconds": round(training_seconds, 1),
-        "versions": {"keras": keras.__version__, "backend": trained_on or keras.backend.backend()},
+        "versions": {"keras": keras.__version__, "backend": keras.backend.backend()},
     }
     (output_dir / f"{OUTPUT_NAME}_card.json").write_text(json.dumps(card, indent=2) + "\n")
     return card

@@ -54,7 +54,8 @@ class Command(BaseCommand):
         data = mnist_file(options)
         output = output_folder(options, default=Path(settings.BASE_DIR) / "training" / "runs" / "line_reader")
         self.stdout.write(f"Training the line reader on {config.examples} pictures, {config.epochs} epochs, "
-                          f"seed {config.seed}, blobs of up to {config.longest} digits in {config.band} px bands, data {data} → {output}")
+                          f"seed {config.seed}, blobs of up to {config.longest} digits in {config.band} px bands, "
+                          f"data {data} → {output}")
         progress = self.stdout.write if options["verbosity"] >= 1 else (lambda message: None)
         try:
             card = train_line_reader(output_dir=output, data_path=data, config=config,

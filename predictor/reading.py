@@ -202,7 +202,8 @@ def read_number(*, data: bytes, feature_maps_for: Collection[int] = ()) -> Numbe
     when the detector doubts the mark is a digit at all (its score below `unsure_below`): a letter
     the classifier calls a "4" with certainty is not a confident "4"; and lowered by
     CUT_OUT_RELIABILITY when the digit was cut out of ink it touches. Marks the detector refuses
-    are left out, and a picture that is mostly such marks is no number. A digit of a blob the line
+    are left out, but for digits cut out of ink they touch (only doubted), and a picture that is
+    mostly such marks is no number. A digit of a blob the line
     reader read whole (`predictor.line_reading`) has both readers' probabilities weighed together;
     the detector only doubts it (flags it unsure), and its confidence is the weighed probability
     times LINE_READ_RELIABILITY. A mark the line reader reads as nothing and the detector scores
@@ -240,8 +241,9 @@ def read_number(*, data: bytes, feature_maps_for: Collection[int] = ()) -> Numbe
     scored = [(segment, _one_digit(segment, detector) if segment.is_digit else 0.0) for segment in segments]
     # A digit the line reader read in its blob is not refused by the detector (cut out of touching
     # ink, it may look like no whole digit), only doubted: the line reader reads letters as nothing.
+    # Nor is any digit cut out of touching ink: dropped, it took a digit out of the number unsaid.
     kept = [(segment, one_digit) for segment, one_digit in scored if segment.is_digit
-            and (one_digit >= detector.threshold or segment.line_probabilities is not None)]
+            and (one_digit >= detector.threshold or segment.line_probabilities is not None or segment.cut_out)]
     if not kept and len(scored) == 1 and scored[0][0].is_digit:
         # A lone mark two readers read alike is doubted, not refused.
         segment, one_digit = scored[0]

@@ -235,6 +235,16 @@ def test_touching_digits_the_line_readers_read_as_one_stay_two(mnist_path, seed,
     assert reading.number == truth and reading.uncertain
 
 
+def test_a_digit_cut_out_of_touching_ink_is_doubted_not_dropped(mnist_path):
+    """A validation number whose last "8", cut from the "2" it touches, the detector refuses as no
+    digit (0.011 against its threshold 0.017): it was left out (read "2482"); now it is read, and
+    the reading flagged unsure."""
+    picture = _validation_number(mnist_path, seed=7, index=497)
+    assert picture.label == "24828"
+    reading = read_number(data=picture.data)
+    assert reading.number == "24828" and reading.uncertain and reading.digits[-1].uncertain
+
+
 def test_the_line_reader_is_asked_about_one_blob_at_a_time():
     """Digits written apart are each a blob of their own: a wide one may be asked about (it was
     cut), never two together, and a blob read as one digit stays one."""

@@ -99,7 +99,7 @@ def main() -> None:
 
     from predictor.calibration import expected_calibration_error
     from predictor.inference import get_classifier
-    from training.detector import scanned_16
+    from training.scans import scanned_16
     from training.evaluation import heldout_path, png_bytes
     from training.mnist import load_mnist
     from training.negatives import load_glyphs, render_glyphs, scribble

@@ -30,11 +30,12 @@ from keras import layers, ops
 from scipy import ndimage
 
 from predictor.line_reading import BLANK, LINE_HEIGHT, LINE_WIDTH, LineReader, decode, line_picture
-from training.detector import VALIDATION_DIGITS, VALIDATION_FONTS, small_scan
+from training.detector import VALIDATION_DIGITS, VALIDATION_FONTS
 from training.export import write_litert
 from training.mnist import load_mnist
 from training.negatives import load_glyphs, scribble
 from training.number_pictures import compose
+from training.scans import small_scan
 
 #: How often a training blob holds 1, 2, … digits, by the longest it may hold (`LineReaderConfig.longest`):
 #: up to five, or up to the six of the longest numbers the app is asked to read.

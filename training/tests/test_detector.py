@@ -116,7 +116,7 @@ def test_the_bundled_detector_doubts_letters_of_fonts_it_never_learnt_from(setti
 
 
 def test_a_share_of_the_pictures_is_shown_as_small_scans():
-    from training.detector import as_small_scans
+    from training.scans import as_small_scans
 
     scanned = as_small_scans(DIGITS, share=0.5, seed=3)
     changed = (scanned != DIGITS).any(axis=(1, 2))
@@ -128,7 +128,7 @@ def test_a_share_of_the_pictures_is_shown_as_small_scans():
 
 
 def test_a_scan_is_stretched_to_its_frame_or_kept_in_proportion_grey_or_black_and_white():
-    from training.detector import scanned_16
+    from training.scans import scanned_16
 
     digit = DIGITS[int(np.flatnonzero(LABELS == 1)[0])]  # a narrow "1"
     stretched = scanned_16(digit, stretch=True, threshold=127)

@@ -56,10 +56,10 @@ def test_a_database_that_has_the_bundled_model_is_left_alone():
 
 
 def test_a_database_migrated_with_the_previous_bundled_model_gets_this_one():
-    """0004 has run on databases made with the previous bundled model; 0005 brings this one."""
+    """0006 has run on databases made with the previous bundled model; 0007 brings this one."""
     older = pretend_an_older_base_is_registered()
-    latest = importlib.import_module("training.migrations.0005_upgrade_bundled_base_model").Migration
-    assert ("training", "0004_upgrade_bundled_base_model") in latest.dependencies
+    latest = importlib.import_module("training.migrations.0007_upgrade_bundled_base_model").Migration
+    assert ("training", "0006_upgrade_bundled_base_model") in latest.dependencies
 
     (operation,) = latest.operations
     operation.code(apps, None)

@@ -17,7 +17,8 @@ def test_train_base_writes_model_export_and_card(mnist_path, tmp_path, capsys):
     output = tmp_path / "run"
     call_command(
         "train_base", data=str(mnist_path), epochs=1, seed=3, output=str(output),
-        train_limit=1024, test_limit=300, european_styles=0.3, hooked_nines=0.1, verbosity=0,
+        train_limit=1024, test_limit=300, european_styles=0.3, hooked_nines=0.1, small_scans=0.25,
+        hold_out_validation=True, verbosity=0,
     )
     assert {p.name for p in output.iterdir()} == {"model.keras", "model.tflite", "model_card.json"}
     card = json.loads((output / "model_card.json").read_text())
@@ -31,6 +32,8 @@ def test_train_base_writes_model_export_and_card(mnist_path, tmp_path, capsys):
     # The recipe's options are in the command that reproduces the run, and in the card's config.
     assert "--european-styles 0.3" in card["command_line"] and "--hooked-nines 0.1" in card["command_line"]
     assert card["config"]["european_styles"] == 0.3 and card["config"]["hooked_nines"] == 0.1
+    assert "--small-scans 0.25" in card["command_line"] and "--hold-out-validation" in card["command_line"]
+    assert card["config"]["small_scans"] == 0.25 and card["config"]["hold_out_validation"] is True
     # The exported model answers like the card says the Keras model does.
     from training.mnist import load_mnist
 
@@ -45,6 +48,38 @@ def test_train_base_writes_model_export_and_card(mnist_path, tmp_path, capsys):
     assert "mnist_test_direct" in output_text and "below the goal of 99.5%; do not bundle" in output_text
 
 
+def test_the_recipe_can_keep_the_validation_digits_out(mnist_path):
+    from training.detector import VALIDATION_DIGITS
+    from training.mnist import load_mnist
+    from training.train import TrainConfig, training_pictures
+
+    data = load_mnist(path=mnist_path)
+    plain = TrainConfig(european_styles=0.0, hooked_nines=0.0, small_scans=0.0)
+    x, y = training_pictures(x=data.x_train, y=data.y_train, config=plain)
+    np.testing.assert_array_equal(x, data.x_train)  # by default every training digit is learnt from
+    held = TrainConfig(european_styles=0.0, hooked_nines=0.0, small_scans=0.0, hold_out_validation=True)
+    x, y = training_pictures(x=data.x_train, y=data.y_train, config=held)
+    assert len(x) == len(y) == len(data.x_train) - VALIDATION_DIGITS
+    np.testing.assert_array_equal(x, data.x_train[:-VALIDATION_DIGITS])
+
+
+def test_a_share_of_the_training_digits_is_shown_as_small_scans(mnist_path):
+    from training.mnist import load_mnist
+    from training.train import TrainConfig, training_pictures
+
+    data = load_mnist(path=mnist_path)
+    config = TrainConfig(european_styles=0.0, hooked_nines=0.0, small_scans=0.5, train_limit=400)
+    x, y = training_pictures(x=data.x_train, y=data.y_train, config=config)
+    changed = (x != data.x_train[:400]).any(axis=(1, 2))
+    assert 0.35 < changed.mean() < 0.65
+    np.testing.assert_array_equal(y, data.y_train[:400])
+    np.testing.assert_array_equal(x, training_pictures(x=data.x_train, y=data.y_train, config=config)[0])
+    # Stretched to fill its square, a narrow "1" becomes a wide slab: no affine augmentation makes one.
+    ones = changed & (y == 1)
+    widths = [np.ptp(np.flatnonzero(picture.max(0) > 20)) + 1 for picture in x[ones]]
+    assert max(widths) >= 16
+
+
 def test_train_base_refuses_a_missing_data_file(tmp_path):
     with pytest.raises(CommandError, match="not found"):
         call_command("train_base", data=str(tmp_path / "missing.npz"), output=str(tmp_path / "o"), verbosity=0)
@@ -57,7 +92,7 @@ def test_train_base_refuses_a_file_that_is_not_mnist(tmp_path):
         call_command("train_base", data=str(garbage), output=str(tmp_path / "o"), verbosity=0)
 
 
-@pytest.mark.parametrize("option", ["european_styles", "hooked_nines"])
+@pytest.mark.parametrize("option", ["european_styles", "hooked_nines", "small_scans"])
 @pytest.mark.parametrize("share", [-0.1, 1.5])
 def test_train_base_refuses_a_share_outside_zero_to_one(tmp_path, option, share):
     with pytest.raises(CommandError, match="between 0 and 1"):

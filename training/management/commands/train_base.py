@@ -37,17 +37,29 @@ class Command(BaseCommand):
             default=None,
             help="Share of MNIST's nines given a hooked tail, as in a handwritten 'g' (default 0.35).",
         )
+        parser.add_argument(
+            "--small-scans",
+            type=float,
+            default=None,
+            help="Share of the training digits shown as the server sees 16×16 scans of them (default 0.25).",
+        )
+        parser.add_argument(
+            "--hold-out-validation",
+            action="store_true",
+            help="Train without the last 5,000 MNIST training digits, to compare recipes on them.",
+        )
         parser.add_argument("--train-limit", type=int, default=None, help="Use only the first N training images.")
         parser.add_argument("--test-limit", type=int, default=None, help="Evaluate on only the first N test images.")
 
     def handle(self, *args, **options):
         check_numbers(options, counts=("epochs", "train_limit", "test_limit"), seeds=("seed",),
-                      shares=("european_styles", "hooked_nines"))
+                      shares=("european_styles", "hooked_nines", "small_scans"))
         from training.train import TrainConfig, train_base  # TensorFlow loads only when training
 
-        shares = {name: options[name] for name in ("european_styles", "hooked_nines") if options[name] is not None}
+        shares = {name: options[name] for name in ("european_styles", "hooked_nines", "small_scans")
+                  if options[name] is not None}
         config = TrainConfig(seed=options["seed"], train_limit=options["train_limit"], test_limit=options["test_limit"],
-                             **shares)
+                             hold_out_validation=options["hold_out_validation"], **shares)
         if options["epochs"] is not None:
             config.epochs = options["epochs"]
         data = mnist_file(options)
@@ -81,6 +93,9 @@ class Command(BaseCommand):
         words = ["python", "manage.py", "train_base", "--data", str(data), "--epochs", str(config.epochs)]
         words += ["--seed", str(config.seed), "--output", str(output)]
         words += ["--european-styles", str(config.european_styles), "--hooked-nines", str(config.hooked_nines)]
+        words += ["--small-scans", str(config.small_scans)]
+        if config.hold_out_validation:
+            words.append("--hold-out-validation")
         for option in ("train_limit", "test_limit"):
             if options[option]:
                 words += [f"--{option.replace('_', '-')}", str(options[option])]

@@ -10,8 +10,11 @@ PNGs; calibration is the expected calibration error of their top-class confidenc
 for numbers of the whole reading's confidence against exact matches.
 
 `--split validation` writes with the last 5,000 MNIST *training* digits and validation-font
-letters, for making choices; `--split test` (the default) uses only test-split handwriting (MNIST
-test, USPS test, Semeion) and letters in fonts no training saw, and is run once, at the end.
+letters, for making choices: the digits as they are, and scanned Semeion's way (stretched to 16×16,
+thresholded, made 28×28 as Semeion's `x28` is), for numbers and alone. `--split test` (the default)
+uses only test-split handwriting (MNIST test, USPS test, Semeion) and letters in fonts no training
+saw, and is run once, at the end. `--classifier DIR` serves another classifier (its model.tflite and
+model_card.json, say from `train_base --hold-out-validation`) in the bundled one's place.
 
     python bench/read_numbers.py [--split test] [--numbers 300] [--diagram docs/reliability.png]
 """
@@ -22,6 +25,7 @@ import argparse
 import datetime as dt
 import logging
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -59,7 +63,7 @@ def reliability_diagram(curves: dict[str, tuple[np.ndarray, np.ndarray]], path: 
         draw.text((margin - 34, margin + (1 - tick / 10) * size - 6), f"{tick / 10:.1f}", fill="black")
     draw.text((margin + size / 2 - 40, margin + size + 28), "confidence", fill="black")
     draw.text((8, margin - 30), "accuracy (per bin of 1/15)", fill="black")
-    colours = [(37, 99, 235), (220, 38, 38), (22, 163, 74)]
+    colours = [(37, 99, 235), (220, 38, 38), (22, 163, 74), (202, 138, 4)]
     for (name, (confidences, correct)), colour in zip(curves.items(), colours):
         edges = np.linspace(0.0, 1.0, bins + 1)
         which = np.clip(np.digitize(confidences, edges[1:-1], right=True), 0, bins - 1)
@@ -82,6 +86,8 @@ def main() -> None:
     parser.add_argument("--singles", type=int, default=None, help="single digits per set (default: all)")
     parser.add_argument("--data", default=None, help="mnist.npz (default: MNIST_PATH)")
     parser.add_argument("--diagram", type=Path, default=None, help="write the reliability diagram here (PNG)")
+    parser.add_argument("--classifier", type=Path, default=None,
+                        help="a folder with model.tflite and model_card.json to serve instead of the bundled classifier")
     args = parser.parse_args()
 
     import django
@@ -92,6 +98,12 @@ def main() -> None:
     os.environ["RATELIMIT_PREDICT"] = os.environ["RATELIMIT_FEEDBACK"] = ""
     os.environ["MEDIA_ROOT"] = f"{workdir}/media"
     django.setup()
+    if args.classifier:  # the bundled networks, the candidate classifier in the bundled one's place
+        served = Path(workdir) / "models"
+        shutil.copytree(settings.BUNDLED_MODEL_DIR, served)
+        for name in ("model.tflite", "model_card.json"):
+            shutil.copy(args.classifier / name, served / name)
+        settings.BUNDLED_MODEL_DIR = served
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.core.management import call_command
     from django.test import Client
@@ -99,7 +111,7 @@ def main() -> None:
 
     from predictor.calibration import expected_calibration_error
     from predictor.inference import get_classifier
-    from training.scans import scanned_16
+    from training.scans import mnist_style, scanned_16
     from training.evaluation import heldout_path, png_bytes
     from training.mnist import load_mnist
     from training.negatives import load_glyphs, render_glyphs, scribble
@@ -116,8 +128,11 @@ def main() -> None:
 
     data_path = args.data or settings.MNIST_PATH
     mnist = load_mnist(path=data_path)
+    semeion_way = "MNIST train (last 5,000) scanned Semeion's way"
     if args.split == "validation":
-        sources = {"MNIST train (last 5,000)": (mnist.x_train[-5000:], mnist.y_train[-5000:])}
+        sources = {"MNIST train (last 5,000)": (mnist.x_train[-5000:], mnist.y_train[-5000:]),
+                   semeion_way: (np.array([mnist_style(scanned_16(image, stretch=True, threshold=127))
+                                           for image in mnist.x_train[-5000:]]), mnist.y_train[-5000:])}
     else:
         sources = {"MNIST test": (mnist.x_test, mnist.y_test)}
         for name, title in (("usps_test", "USPS"), ("semeion", "Semeion")):
@@ -213,7 +228,9 @@ def main() -> None:
             with np.load(heldout_path(mnist_path=data_path, name="usps_test" if name == "USPS" else "semeion")) as held:
                 images, labels = held["x"], held["y"]
         images, labels = images[: args.singles], labels[: args.singles]
-        if name.startswith("MNIST train"):  # validation: also as 16×16 scans, USPS's and Semeion's kind
+        if name == semeion_way:
+            single_digits(name, images, labels, kind="28×28 PNGs (as Semeion's x28)")
+        elif name.startswith("MNIST train"):  # validation: also as 16×16 scans, USPS's and Semeion's kind
             single_digits(name, images, labels, kind="PNGs")
             single_digits(f"{name} as 16×16 scans, stretched and thresholded (Semeion's way)",
                           np.array([scanned_16(image, stretch=True, threshold=127) for image in images]), labels)

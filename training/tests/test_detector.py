@@ -115,32 +115,6 @@ def test_the_bundled_detector_doubts_letters_of_fonts_it_never_learnt_from(setti
     assert doubted[typeset[held_out]].mean() >= 0.97
 
 
-def test_a_share_of_the_pictures_is_shown_as_small_scans():
-    from training.scans import as_small_scans
-
-    scanned = as_small_scans(DIGITS, share=0.5, seed=3)
-    changed = (scanned != DIGITS).any(axis=(1, 2))
-    assert 0 < changed.sum() < len(DIGITS)
-    np.testing.assert_array_equal(scanned, as_small_scans(DIGITS, share=0.5, seed=3))  # the seed decides
-    # All of them, but a scan the server finds no digit in (a "1" stretched into a block) stays as it was.
-    assert (as_small_scans(DIGITS, share=1.0, seed=3) != DIGITS).any(axis=(1, 2)).mean() >= 0.9
-    assert scanned.dtype == np.uint8 and scanned.shape == DIGITS.shape
-
-
-def test_a_scan_is_stretched_to_its_frame_or_kept_in_proportion_grey_or_black_and_white():
-    from training.scans import scanned_16
-
-    digit = DIGITS[int(np.flatnonzero(LABELS == 1)[0])]  # a narrow "1"
-    stretched = scanned_16(digit, stretch=True, threshold=127)
-    assert stretched.shape == (16, 16) and set(np.unique(stretched)) == {0, 255}
-    rows, cols = np.flatnonzero(stretched.any(1)), np.flatnonzero(stretched.any(0))
-    assert cols[-1] - cols[0] >= 13 and rows[-1] - rows[0] >= 13  # the "1" is as wide as it is tall
-    kept = scanned_16(digit, stretch=False, threshold=None)
-    rows, cols = np.flatnonzero(kept.any(1)), np.flatnonzero(kept.any(0))
-    assert rows[0] >= 1 and rows[-1] <= 14 and cols[-1] - cols[0] < 8  # still narrow, a margin round it
-    assert len(np.unique(kept)) > 2
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("network", ["detector", "segment_scorer"])
 def test_the_bundled_cards_hold_the_thresholds_their_shares_choose(settings, mnist_path, tmp_path, capsys, network):

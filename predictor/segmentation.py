@@ -573,9 +573,8 @@ def _undercounted(local: list[list[int]], pieces: list[_Piece], *, first_runs: l
     more runs that each look like a digit: then the line reader undercounted the blob."""
     if len(first_runs) <= len(local):
         return False
-    wide_and_doubted = any(
-        max(pieces[i].right for i in run) - min(pieces[i].left for i in run) >= UNDERCOUNT_WIDTH * line_height
-        and read(run)[1] < UNDERCOUNT_DOUBT for run in local)
+    wide_and_doubted = any(_run_size([pieces[i] for i in run])[0] >= UNDERCOUNT_WIDTH * line_height
+                           and read(run)[1] < UNDERCOUNT_DOUBT for run in local)
     return wide_and_doubted and all(one_digit(run) >= FIRST_JOINING_FLOOR for run in first_runs)
 
 

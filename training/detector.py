@@ -34,13 +34,12 @@ from predictor.rejection import DETECTOR, OUTPUT_NAME, NetworkScores, network_fi
 from training.augment import AugmentConfig, augment_batch
 from training.calibration import calibration_pictures
 from training.export import write_litert
-from training.mnist import load_mnist
+from training.mnist import VALIDATION_DIGITS, load_mnist
 from training.negatives import load_glyphs, non_digits
 from training.scans import as_small_scans
 from training.segmentation_examples import bundled_scorer, segmentation_examples
 from training.styles import with_european_styles
 
-VALIDATION_DIGITS = 5000
 #: Fonts whose glyphs are kept out of training, for validation (indices in `installed_fonts()`'s
 #: order): two handwriting fonts and the first two TYPESET_FONTS.
 VALIDATION_FONTS = (0, 7, 16, 17)

@@ -30,9 +30,9 @@ from keras import layers, ops
 from scipy import ndimage
 
 from predictor.line_reading import BLANK, LINE_HEIGHT, LINE_WIDTH, LineReader, decode, line_picture
-from training.detector import VALIDATION_DIGITS, VALIDATION_FONTS
+from training.detector import VALIDATION_FONTS
 from training.export import write_litert
-from training.mnist import load_mnist
+from training.mnist import VALIDATION_DIGITS, load_mnist
 from training.negatives import load_glyphs, scribble
 from training.number_pictures import compose
 from training.scans import small_scan

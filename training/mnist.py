@@ -11,6 +11,9 @@ import numpy as np
 
 
 KEYS = ("x_train", "y_train", "x_test", "y_test")
+#: The last this many training digits are validation data: choices are made on them, and the
+#: detector and line readers never learn from them (the classifier only with `--hold-out-validation`).
+VALIDATION_DIGITS = 5000
 
 
 class MnistFileInvalid(ValueError):

@@ -15,10 +15,9 @@ import tensorflow as tf
 
 from training.augment import AugmentConfig, augment_batch
 from training.calibration import model_temperature
-from training.detector import VALIDATION_DIGITS
 from training.evaluation import evaluate_model, missed_goals
 from training.export import export_tflite
-from training.mnist import file_sha256, load_mnist
+from training.mnist import VALIDATION_DIGITS, file_sha256, load_mnist
 from training.network import build_model
 from training.scans import as_small_scans
 from training.styles import with_european_styles

@@ -49,8 +49,7 @@ def test_train_base_writes_model_export_and_card(mnist_path, tmp_path, capsys):
 
 
 def test_the_recipe_can_keep_the_validation_digits_out(mnist_path):
-    from training.detector import VALIDATION_DIGITS
-    from training.mnist import load_mnist
+    from training.mnist import VALIDATION_DIGITS, load_mnist
     from training.train import TrainConfig, training_pictures
 
     data = load_mnist(path=mnist_path)

@@ -4,7 +4,8 @@ Numbers of 2–6 digits are written (training.number_pictures) with digits of on
 USPS (`x28`) or Semeion (`x28`), each number one writer's jitter in size, slant and baseline, set
 apart, close or touching, rendered as a phone photo, lined or squared paper, a transparent canvas,
 a scan or white on black, and posted to POST /api/predict/ with Django's test client. A number
-counts only if the answer's "number" is exactly right. Non-digits (letters no reader takes for a
+counts only if the answer's "number" is exactly right; beside that share, the share of numbers
+whose every digit reads right posted alone (`training.evaluation.NumbersTally`). Non-digits (letters no reader takes for a
 digit, signs, doodles) must be answered 422 or flagged "uncertain". Single digits are posted as
 PNGs; calibration is the expected calibration error of their top-class confidence (15 bins), and
 for numbers of the whole reading's confidence against exact matches.
@@ -112,7 +113,7 @@ def main() -> None:
     from predictor.calibration import expected_calibration_error
     from predictor.inference import get_classifier
     from training.scans import mnist_style, scanned_16
-    from training.evaluation import heldout_path, png_bytes
+    from training.evaluation import NumbersTally, heldout_path, png_bytes
     from training.mnist import load_mnist
     from training.negatives import load_glyphs, render_glyphs, scribble
     from training.number_pictures import SPACINGS, number_pictures, render
@@ -142,24 +143,20 @@ def main() -> None:
     rows: list[tuple[str, int, str]] = []
 
     def numbers_row(name: str, images, labels, *, seed: int, spacings=tuple(SPACINGS)) -> None:
-        exact = inside = alone = digits = 0
+        tally = NumbersTally()
         confidences, right = [], []
         for picture in number_pictures(images, labels, count=args.numbers, seed=seed, spacings=spacings):
             answer = post(picture.data)
             read = answer["number"] if answer else ""
-            exact += read == picture.label
             confidences.append(answer["confidence"] if answer else 0.0)
             right.append(read == picture.label)
-            if len(read) == len(picture.label):
-                inside += sum(a == b for a, b in zip(read, picture.label))
+            alone = []
             for index, truth in zip(picture.indices, picture.label):
                 single = post(png_bytes(images[index]))
-                alone += bool(single) and single["number"] == truth
-            digits += len(picture.label)
+                alone.append(bool(single) and single["number"] == truth)
+            tally.add(truth=picture.label, read=read, alone=alone)
         ece = expected_calibration_error(np.array(confidences), np.array(right, dtype=float))
-        rows.append((name, args.numbers, f"{exact / args.numbers:.2%} exact; digits {inside / digits:.2%} "
-                                         f"inside numbers, {alone / digits:.2%} alone; ECE of the number's "
-                                         f"confidence {ece:.2%}"))
+        rows.append((name, args.numbers, f"{tally.summary()}; ECE of the number's confidence {ece:.2%}"))
 
     for seed, (name, (images, labels)) in enumerate(sources.items() if args.numbers else ()):
         numbers_row(f"{name}: numbers of 2–6 digits, all spacings", images, labels, seed=seed)

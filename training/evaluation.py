@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import os
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -124,3 +125,39 @@ def missed_goals(served_accuracy: dict[str, float]) -> dict[str, float]:
         for figure, goal in ACCURACY_GOALS.items()
         if figure in served_accuracy and served_accuracy[figure] < goal
     }
+
+
+@dataclass
+class NumbersTally:
+    """Numbers read through the API beside the same digits read alone.
+
+    `alone_exact` is the share of numbers each of whose digits reads right when posted alone: about
+    what the reader would reach were segmenting free (a number may still be read exactly when one of
+    its digits alone is not, the line readers reading it in context). Set beside the exact share, it
+    says how much of a set's shortfall is segmentation and how much the classifier on its writers."""
+
+    numbers: int = 0
+    exact: int = 0
+    all_alone_right: int = 0
+    digits: int = 0
+    inside_right: int = 0
+    alone_right: int = 0
+
+    def add(self, *, truth: str, read: str, alone: list[bool]) -> None:
+        """One number: what it is, what was read ("" when refused), and whether each digit read right alone."""
+        self.numbers += 1
+        self.exact += read == truth
+        self.all_alone_right += all(alone)
+        self.digits += len(truth)
+        self.alone_right += sum(alone)
+        if len(read) == len(truth):  # a digit dropped or split misplaces every digit after it: none counts
+            self.inside_right += sum(a == b for a, b in zip(read, truth))
+
+    @property
+    def alone_exact(self) -> float:
+        return self.all_alone_right / self.numbers
+
+    def summary(self) -> str:
+        return (f"{self.exact / self.numbers:.2%} exact ({self.alone_exact:.2%} of the numbers have every digit "
+                f"read right alone); digits {self.inside_right / self.digits:.2%} inside numbers, "
+                f"{self.alone_right / self.digits:.2%} alone")

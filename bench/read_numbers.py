@@ -5,10 +5,11 @@ USPS (`x28`) or Semeion (`x28`), each number one writer's jitter in size, slant 
 apart, close or touching, rendered as a phone photo, lined or squared paper, a transparent canvas,
 a scan or white on black, and posted to POST /api/predict/ with Django's test client. A number
 counts only if the answer's "number" is exactly right; beside that share, the share of numbers
-whose every digit reads right posted alone (`training.evaluation.NumbersTally`). Non-digits (letters no reader takes for a
-digit, signs, doodles) must be answered 422 or flagged "uncertain". Single digits are posted as
-PNGs; calibration is the expected calibration error of their top-class confidence (15 bins), and
-for numbers of the whole reading's confidence against exact matches.
+whose every digit reads right posted alone (`training.evaluation.NumbersTally`). Non-digits
+(letters no reader takes for a digit, signs, doodles) must be answered 422 or flagged "uncertain".
+Single digits are posted as PNGs; calibration is the expected calibration error of their
+top-class confidence (15 bins), and for numbers of the whole reading's confidence against exact
+matches.
 
 `--split validation` writes with the last 5,000 MNIST *training* digits and validation-font
 letters, for making choices: the digits as they are, and scanned Semeion's way (stretched to 16×16,

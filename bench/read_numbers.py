@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from scipy import ndimage
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -234,6 +235,9 @@ def main() -> None:
                           np.array([scanned_16(image, stretch=True, threshold=127) for image in images]), labels)
             single_digits(f"{name} as 16×16 scans, in proportion, grey",
                           np.array([scanned_16(image, stretch=False, threshold=None) for image in images]), labels)
+            single_digits(f"{name} written a pixel bolder (a felt pen), as 16×16 scans, stretched and thresholded",
+                          np.array([scanned_16(ndimage.grey_dilation(image, size=(3, 3)), stretch=True, threshold=127)
+                                    for image in images]), labels)
         else:
             single_digits(name, images, labels, kind="PNGs")
     if args.diagram:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
+from scipy import ndimage
 
 SAMPLES = Path(__file__).parent / "data" / "mnist_samples.npz"
 
@@ -186,9 +187,12 @@ def thin_pen(digit: int) -> bytes:
     return encode(image)
 
 
-def stretched_scan(digit: np.ndarray, *, threshold: int = 110) -> bytes:
+def stretched_scan(digit: np.ndarray, *, threshold: int = 110, bold: bool = False) -> bytes:
     """A 28×28 digit's ink box stretched to fill a 16×16 square and thresholded to black and white,
-    as Semeion's scans were made: a narrow "1" becomes a slab, every digit wider than it was."""
+    as Semeion's scans were made: a narrow "1" becomes a slab, every digit wider than it was.
+    `bold`: written a pixel bolder first (a felt pen), so the digit covers much of the square."""
+    if bold:
+        digit = ndimage.grey_dilation(digit, size=(3, 3))
     rows, cols = np.flatnonzero(digit.max(1) > 20), np.flatnonzero(digit.max(0) > 20)
     box = Image.fromarray(digit[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
     stretched = np.asarray(box.resize((16, 16), Image.Resampling.BILINEAR))

@@ -165,6 +165,19 @@ def test_a_digit_stretched_to_fill_a_16px_scan_is_read_narrowed(client, mnist_pa
     assert body["number"] == str(digit) and not body["uncertain"]
 
 
+@pytest.mark.parametrize(("index", "digit"), [(55022, 8), (55027, 0), (55039, 6), (55051, 3)])
+def test_a_bold_digit_stretched_to_fill_a_16px_scan_is_read(client, mnist_path, index, digit):
+    """Validation digits written a pixel bolder (a felt pen) and made scans the way Semeion's were:
+    covering more of the square than its background, each was taken for texture or read with its
+    background as ink (an "8" as "0", a "0" as "7", a "6" as "4", a "3" as "8"; docs/model.md,
+    "Bold scans")."""
+    from training.mnist import load_mnist
+
+    picture = load_mnist(path=mnist_path).x_train[index]
+    body = predict(client, renders.stretched_scan(picture, bold=True, threshold=127)).json()
+    assert body["number"] == str(digit)
+
+
 def _face(*, eye: int = 10, mouth: int = 8, width: int = 10) -> bytes:
     canvas = Image.new("L", (240, 240), 255)
     draw = ImageDraw.Draw(canvas)

@@ -28,6 +28,7 @@ from predictor.preprocessing import (
     _without_opaque_alpha,
     narrowed_pictures,
     open_image,
+    picture_ink,
     prepare_digit,
     preprocess,
 )
@@ -268,6 +269,22 @@ def test_thresholded_noise_of_any_size_and_density_has_no_digit(size, density):
 def test_a_digit_stretched_to_fill_its_frame_is_also_read_narrowed():
     narrowed = narrowed_pictures(Image.open(io.BytesIO(renders.stretched_scan(DIGITS[0]))))
     assert [picture.size for picture in narrowed] == [(round(16 * share), 16) for share in NARROWED_WIDTHS]
+
+
+@pytest.mark.parametrize("dark_on_light", [False, True], ids=["white-on-black", "black-on-white"])
+def test_a_bold_digit_filling_a_small_scan_keeps_its_polarity(dark_on_light):
+    """Written with a felt pen and stretched to fill a 16×16 scan, a digit covers more of the picture
+    than its background does; the picture's edge, mostly background, still tells which is ink."""
+    for digit in renders.one_of_each().values():
+        scan = np.asarray(Image.open(io.BytesIO(renders.stretched_scan(digit, bold=True))))
+        ink = picture_ink(Image.fromarray(255 - scan if dark_on_light else scan))
+        assert ink[scan == 255].mean() > ink[scan == 0].mean() + 100
+
+
+@pytest.mark.parametrize("digit", range(10))
+def test_a_bold_digit_filling_a_small_scan_is_no_texture(digit):
+    """Up to 0.8 of such a scan is ink (docs/model.md, "Bold scans"): a digit, not a texture."""
+    assert_mnist_like(preprocess(renders.stretched_scan(renders.one_of_each()[digit], bold=True)))
 
 
 @pytest.mark.parametrize("render", [

@@ -13,9 +13,10 @@ matches.
 
 `--split validation` writes with the last 5,000 MNIST *training* digits and validation-font
 letters, for making choices: the digits as they are, and scanned Semeion's way (stretched to 16×16,
-thresholded, made 28×28 as Semeion's `x28` is), for numbers and alone. `--split test` (the default)
-uses only test-split handwriting (MNIST test, USPS test, Semeion) and letters in fonts no training
-saw, and is run once, at the end. `--classifier DIR` serves another classifier (its model.tflite and
+thresholded, made 28×28 as Semeion's `x28` is), for numbers and alone, and written a pixel bolder
+(a felt pen), in numbers and as 16×16 scans. `--split test` (the default) uses only test-split
+handwriting (MNIST test, USPS test, Semeion) and letters in fonts no training saw, and is run once,
+at the end. `--classifier DIR` serves another classifier (its model.tflite and
 model_card.json, say from `train_base --hold-out-validation`) in the bundled one's place.
 
     python bench/read_numbers.py [--split test] [--numbers 300] [--diagram docs/reliability.png]
@@ -163,6 +164,10 @@ def main() -> None:
     for seed, (name, (images, labels)) in enumerate(sources.items() if args.numbers else ()):
         numbers_row(f"{name}: numbers of 2–6 digits, all spacings", images, labels, seed=seed)
         numbers_row(f"{name}: touching digits", images, labels, seed=100 + seed, spacings=("touching",))
+    if args.split == "validation" and args.numbers:  # a felt pen or a marker: strokes a pixel bolder
+        images, labels = sources["MNIST train (last 5,000)"]
+        numbers_row("MNIST train (last 5,000) written a pixel bolder: numbers of 2–6 digits, all spacings",
+                    np.array([ndimage.grey_dilation(image, size=(3, 3)) for image in images]), labels, seed=3)
     if args.split == "test" and args.numbers:
         mix_images = np.concatenate([sources["MNIST test"][0][:4000], sources["USPS"][0][:2000], sources["Semeion"][0]])
         mix_labels = np.concatenate([sources["MNIST test"][1][:4000], sources["USPS"][1][:2000], sources["Semeion"][1]])

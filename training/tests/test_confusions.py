@@ -31,11 +31,12 @@ def test_a_refused_picture_reads_as_none(mnist_path):
 
 
 def test_the_bundled_models_traded_errors_are_the_documented_ones(mnist_path):
-    """docs/model.md ("The classifier learns 16×16 scans"): the bundled model reads 5 MNIST sevens
-    as 1, and gets 13 of Semeion's ones, 29 fours and 37 nines wrong."""
+    """docs/model.md ("The classifier learns 16×16 scans", "Bold scans"): the bundled model reads 5
+    MNIST sevens as 1, and gets 13 of Semeion's ones, 29 fours and 38 nines wrong (37 until small
+    pictures took their polarity from their edge)."""
     if not heldout_path(mnist_path=mnist_path, name="semeion").is_file():
         pytest.skip("Semeion not found beside mnist.npz (heldout/semeion.npz)")
-    assert error_groups(model_dir=MODEL_DIR, mnist_path=str(mnist_path)) == (5, [13, 29, 37])
+    assert error_groups(model_dir=MODEL_DIR, mnist_path=str(mnist_path)) == (5, [13, 29, 38])
 
 
 def test_a_run_row_names_the_goals_it_misses():

@@ -34,7 +34,7 @@ from predictor.preprocessing import (
     working_side,
 )
 from predictor.rejection import NOT_A_DIGIT, get_detector, get_segment_scorer
-from predictor.segmentation import Classify, DigitSegment, ReadLine, Scorer, find_digits
+from predictor.segmentation import Classify, DigitSegment, ReadLine, Scorer, find_digits, writing_box
 from predictor.services import store_original
 from predictor.tokens import ReadDigit, make_feedback_token, make_reading_token
 
@@ -121,18 +121,46 @@ def _lone_digit(image: Image.Image, *, judge: Callable[[np.ndarray], float]) -> 
                         reliability=reliability)
 
 
-def _segments(image: Image.Image, *, score: Scorer, classify: Classify, read_line: ReadLine,
+def _writing_ink(image: Image.Image, *, data: bytes) -> tuple[np.ndarray, float, tuple[float, float]]:
+    """The ink to read in `image` (decoded from `data`), how many of the upload's pixels one of its
+    pixels spans, and where its top-left corner lies in the upload. Writing in a small part of the
+    picture (`writing_box`) is read from a crop around it at the working side, decoded again at the
+    scale that gives it that detail, instead of a few pixels tall in the whole picture."""
+    ink = picture_ink(image, side=working_side(image.size))
+    upload_scale = image.info.get(UPLOAD_SCALE, 1.0)
+    scale = image.width * upload_scale / ink.shape[1]
+    box = writing_box(ink)
+    if box is None:
+        return ink, scale, (0.0, 0.0)
+    left, top, right, bottom = (value * scale for value in box)  # the upload's pixels
+    wanted = working_side((round(right - left), round(bottom - top)))
+    upload_side = max(image.width, image.height) * upload_scale
+    if upload_scale > 1.0:  # a JPEG decoded at a reduced scale: decode again, finer
+        side = min(math.ceil(wanted * upload_side / max(right - left, bottom - top)), round(upload_side))
+        image, _ = open_image(data, limits=ImageLimits(max_pixels=settings.MAX_IMAGE_PIXELS), side=side)
+        upload_scale = image.info.get(UPLOAD_SCALE, 1.0)
+    crop_box = (math.floor(left / upload_scale), math.floor(top / upload_scale),
+                math.ceil(right / upload_scale), math.ceil(bottom / upload_scale))
+    crop = image.crop(crop_box)
+    ink = picture_ink(crop, side=working_side(crop.size))
+    return ink, crop.width * upload_scale / ink.shape[1], (crop_box[0] * upload_scale, crop_box[1] * upload_scale)
+
+
+def _segments(image: Image.Image, *, data: bytes, score: Scorer, classify: Classify, read_line: ReadLine,
               judge: Callable[[np.ndarray], float]) -> list[DigitSegment]:
-    """The marks in `image`, left to right, with their boxes in the uploaded file's pixels."""
+    """The marks in `image` (decoded from `data`), left to right, with their boxes in the uploaded
+    file's pixels."""
     if max(image.size) <= SINGLE_DIGIT_SIDE:
         return [_lone_digit(image, judge=judge)]
-    ink = picture_ink(image, side=working_side(image.size))
-    scale = image.width * image.info.get(UPLOAD_SCALE, 1.0) / ink.shape[1]
-    return [
-        replace(segment, box=tuple(max(1, round(value * scale)) if i >= 2 else round(value * scale)
-                                   for i, value in enumerate(segment.box)))
-        for segment in find_digits(ink, score=score, classify=classify, read_line=read_line)
-    ]
+    ink, scale, (left, top) = _writing_ink(image, data=data)
+
+    def in_upload(box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+        x, y, width, height = box
+        return (round(left + x * scale), round(top + y * scale), max(1, round(width * scale)),
+                max(1, round(height * scale)))
+
+    return [replace(segment, box=in_upload(segment.box))
+            for segment in find_digits(ink, score=score, classify=classify, read_line=read_line)]
 
 
 def _doubted(confidence: float, *, one_digit: float, detector) -> float:
@@ -234,7 +262,7 @@ def read_number(*, data: bytes, feature_maps_for: Collection[int] = ()) -> Numbe
         return _doubted(float(classify_and_score(pixels)[0].max()), one_digit=one_digit, detector=detector)
 
     segments = _segments(
-        image, score=score, classify=lambda pixels: classify_and_score(pixels)[0],
+        image, data=data, score=score, classify=lambda pixels: classify_and_score(pixels)[0],
         read_line=get_line_reader().read, judge=judge,
     )
     # Marks read as no digit are left out whatever the detector says: it judges only digits.

@@ -101,6 +101,11 @@ SPECK_SIDE = 0.25
 #: unsure: "12.50" is not 1250.
 SIGN_THICKNESS = 0.6
 SIGN_ELONGATION = 2.5
+#: Writing that spans less than this share of the picture both ways (a number written small on a
+#: page, a meter photographed from afar) is read again from a crop around it (`writing_box`).
+ZOOM_BELOW = 0.4
+#: The crop reaches this share of the writing's longer side beyond it on every side.
+WRITING_MARGIN = 0.15
 
 #: Scores a prepared 28×28 picture: the reader's confidence (0‥1) in the digit it reads there, and
 #: how much the picture looks like one whole digit at all (0‥1).
@@ -155,6 +160,29 @@ def _blobs(ink: np.ndarray) -> tuple[np.ndarray, list[int]]:
                       for rows, cols in ndimage.find_objects(labels)]).reshape(-1, 2)  # height, width
     per_height_square = areas / np.maximum(1.0, sides[:, 1] / sides[:, 0])
     return labels, [label + 1 for label in np.flatnonzero(areas >= SPECK_FRACTION * per_height_square.max())]
+
+
+def writing_box(ink: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(left, top, right, bottom) of a margin around the writing in `ink` when it spans less than
+    ZOOM_BELOW of the picture both ways, else None: at the working side such writing may be a few
+    pixels tall, too small to read, while the upload holds it in detail. Specks and paper lines do
+    not count as writing."""
+    ink = without_ruling(ink)
+    try:
+        check_looks_drawn(ink)  # blank pages and noise are for `find_digits` to refuse
+        labels, kept = _blobs(ink)
+    except NoDigitFound:
+        return None
+    if not kept:
+        return None
+    writing = np.isin(labels, kept)
+    rows, cols = np.flatnonzero(writing.any(1)), np.flatnonzero(writing.any(0))
+    height, width = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+    if height >= ZOOM_BELOW * ink.shape[0] or width >= ZOOM_BELOW * ink.shape[1]:
+        return None
+    margin = math.ceil(WRITING_MARGIN * max(height, width))
+    return (max(cols[0] - margin, 0), max(rows[0] - margin, 0),
+            min(cols[-1] + 1 + margin, ink.shape[1]), min(rows[-1] + 1 + margin, ink.shape[0]))
 
 
 def _slant(labels: np.ndarray, kept: list[int]) -> float:

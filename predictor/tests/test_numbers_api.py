@@ -178,6 +178,35 @@ def test_a_bold_digit_stretched_to_fill_a_16px_scan_is_read(client, mnist_path, 
     assert body["number"] == str(digit)
 
 
+def _small_in_a_photo(digits: str, *, height: int, seed: int = 0) -> tuple[bytes, list[tuple[int, int, int, int]]]:
+    """`digits` written `height` px tall somewhere on a 1600×1200 phone photo (cream paper, a
+    shadow, noise, JPEG), and each digit's box in the photo's pixels."""
+    rng = np.random.default_rng(seed)
+    ink, boxes = compose([SAMPLE[int(d)] for d in digits], rng=rng, spacing="apart", height=height)
+    page = np.zeros((1200, 1600))
+    top, left = 700, 300
+    page[top : top + ink.shape[0], left : left + ink.shape[1]] = ink
+    paper, pen = np.array([232.0, 222.0, 196.0]), np.array([40.0, 45.0, 90.0])
+    light = np.linspace(0.7, 1.05, 1600)[None, :, None]
+    rgb = (paper * (1 - page[..., None]) + pen * page[..., None]) * light + rng.normal(0, 5, (1200, 1600, 3))
+    photo = renders.encode(Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8)), "JPEG", quality=85)
+    return photo, [(x + left, y + top, width, height) for x, y, width, height in boxes]
+
+
+def test_a_number_written_small_on_a_large_photo_is_read_from_a_closer_look(client):
+    """Digits 40 px tall in a 1600 px photo are 6 px tall at the working side; the writing is read
+    again from a crop around it, decoded finer (docs/model.md, "Numbers photographed small"), and
+    each box is still in the upload's pixels."""
+    photo, boxes = _small_in_a_photo("4096", height=40)
+    body = predict(client, photo).json()
+    assert body["number"] == "4096"
+    for digit, (x, y, width, height) in zip(body["digits"], boxes):
+        box_x, box_y, box_width, box_height = digit["box"]
+        assert abs(box_x + box_width / 2 - (x + width / 2)) <= 4
+        assert abs(box_y + box_height / 2 - (y + height / 2)) <= 4
+        assert abs(box_height - height) <= 6
+
+
 def _face(*, eye: int = 10, mouth: int = 8, width: int = 10) -> bytes:
     canvas = Image.new("L", (240, 240), 255)
     draw = ImageDraw.Draw(canvas)

@@ -12,7 +12,7 @@ from predictor.line_reading import LineReading
 from predictor.preprocessing import NoDigitFound, open_image, picture_ink, prepare_digit, stroke_pixels, working_side
 from predictor.reading import read_number
 from predictor.rejection import get_segment_scorer
-from predictor.segmentation import MAX_DIGITS, UNDERCOUNT_RELIABILITY, find_digits
+from predictor.segmentation import MAX_DIGITS, UNDERCOUNT_RELIABILITY, WRITING_MARGIN, find_digits, writing_box
 from predictor.tests import renders
 from training.number_pictures import compose, render
 
@@ -381,3 +381,21 @@ def test_dust_and_wisps_between_digits_are_no_sign():
     assert gap_right > gap_left
     segments = _segments_of(ink)
     assert [segment.is_digit for segment in segments] == [True, True]
+
+
+def test_writing_in_a_small_part_of_the_picture_gets_a_box_with_a_margin():
+    ink, _ = compose([SAMPLE[4], SAMPLE[2]], rng=np.random.default_rng(0), spacing="apart", height=20)
+    page = np.zeros((190, 250))
+    page[120 : 120 + ink.shape[0], 40 : 40 + ink.shape[1]] = ink * 255
+    left, top, right, bottom = writing_box(page)
+    rows, cols = np.flatnonzero(page.max(1) > 128), np.flatnonzero(page.max(0) > 128)
+    margin = WRITING_MARGIN * (cols[-1] - cols[0])
+    assert left <= cols[0] - margin + 1 and right >= cols[-1] + margin - 1
+    assert top <= rows[0] - margin + 1 and bottom >= rows[-1] + margin - 1
+    assert right - left < 0.5 * page.shape[1]
+
+
+@pytest.mark.parametrize("blank", [False, True], ids=["writing-fills-it", "blank"])
+def test_writing_that_fills_the_picture_or_none_at_all_gets_no_box(blank):
+    ink, _ = compose([SAMPLE[4], SAMPLE[2]], rng=np.random.default_rng(0), spacing="apart")
+    assert writing_box(np.zeros_like(ink) if blank else ink * 255) is None

@@ -134,6 +134,8 @@ def main() -> None:
     mnist = load_mnist(path=data_path)
     semeion_way = "MNIST train (last 5,000) scanned Semeion's way"
     if args.split == "validation":
+        # A felt pen or a marker: the validation digits with strokes a pixel bolder.
+        bolder = np.array([ndimage.grey_dilation(image, size=(3, 3)) for image in mnist.x_train[-5000:]])
         sources = {"MNIST train (last 5,000)": (mnist.x_train[-5000:], mnist.y_train[-5000:]),
                    semeion_way: (np.array([mnist_style(scanned_16(image, stretch=True, threshold=127))
                                            for image in mnist.x_train[-5000:]]), mnist.y_train[-5000:])}
@@ -164,10 +166,9 @@ def main() -> None:
     for seed, (name, (images, labels)) in enumerate(sources.items() if args.numbers else ()):
         numbers_row(f"{name}: numbers of 2–6 digits, all spacings", images, labels, seed=seed)
         numbers_row(f"{name}: touching digits", images, labels, seed=100 + seed, spacings=("touching",))
-    if args.split == "validation" and args.numbers:  # a felt pen or a marker: strokes a pixel bolder
-        images, labels = sources["MNIST train (last 5,000)"]
+    if args.split == "validation" and args.numbers:
         numbers_row("MNIST train (last 5,000) written a pixel bolder: numbers of 2–6 digits, all spacings",
-                    np.array([ndimage.grey_dilation(image, size=(3, 3)) for image in images]), labels, seed=3)
+                    bolder, mnist.y_train[-5000:], seed=3)
     if args.split == "test" and args.numbers:
         mix_images = np.concatenate([sources["MNIST test"][0][:4000], sources["USPS"][0][:2000], sources["Semeion"][0]])
         mix_labels = np.concatenate([sources["MNIST test"][1][:4000], sources["USPS"][1][:2000], sources["Semeion"][1]])
@@ -241,8 +242,8 @@ def main() -> None:
             single_digits(f"{name} as 16×16 scans, in proportion, grey",
                           np.array([scanned_16(image, stretch=False, threshold=None) for image in images]), labels)
             single_digits(f"{name} written a pixel bolder (a felt pen), as 16×16 scans, stretched and thresholded",
-                          np.array([scanned_16(ndimage.grey_dilation(image, size=(3, 3)), stretch=True, threshold=127)
-                                    for image in images]), labels)
+                          np.array([scanned_16(image, stretch=True, threshold=127)
+                                    for image in bolder[: args.singles]]), labels)
         else:
             single_digits(name, images, labels, kind="PNGs")
     if args.diagram:

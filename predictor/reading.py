@@ -34,7 +34,16 @@ from predictor.preprocessing import (
     working_side,
 )
 from predictor.rejection import NOT_A_DIGIT, get_detector, get_segment_scorer
-from predictor.segmentation import Classify, DigitSegment, ReadLine, Scorer, find_digits, writing_box
+from predictor.segmentation import (
+    Classify,
+    DigitSegment,
+    ReadLine,
+    Scorer,
+    Writing,
+    find_digits,
+    writing,
+    writing_box,
+)
 from predictor.services import store_original
 from predictor.tokens import ReadDigit, make_feedback_token, make_reading_token
 
@@ -121,17 +130,18 @@ def _lone_digit(image: Image.Image, *, judge: Callable[[np.ndarray], float]) -> 
                         reliability=reliability)
 
 
-def _writing_ink(image: Image.Image, *, data: bytes) -> tuple[np.ndarray, float, tuple[float, float]]:
-    """The ink to read in `image` (decoded from `data`), how many of the upload's pixels one of its
-    pixels spans, and where its top-left corner lies in the upload. Writing in a small part of the
-    picture (`writing_box`) is read from a crop around it at the working side, decoded again at the
-    scale that gives it that detail, instead of a few pixels tall in the whole picture."""
+def _writing(image: Image.Image, *, data: bytes) -> tuple[Writing, float, tuple[float, float]]:
+    """The writing to read in `image` (decoded from `data`), how many of the upload's pixels one of
+    its pixels spans, and where its top-left corner lies in the upload. Writing in a small part of
+    the picture (`writing_box`) is read from a crop around it at the working side, decoded again at
+    the scale that gives it that detail, instead of a few pixels tall in the whole picture."""
     ink = picture_ink(image, side=working_side(image.size))
     upload_scale = image.info.get(UPLOAD_SCALE, 1.0)
     scale = image.width * upload_scale / ink.shape[1]
-    box = writing_box(ink)
+    written = writing(ink)
+    box = writing_box(written)
     if box is None:
-        return ink, scale, (0.0, 0.0)
+        return written, scale, (0.0, 0.0)
     left, top, right, bottom = (value * scale for value in box)  # the upload's pixels
     wanted = working_side((round(right - left), round(bottom - top)))
     upload_side = max(image.width, image.height) * upload_scale
@@ -143,7 +153,8 @@ def _writing_ink(image: Image.Image, *, data: bytes) -> tuple[np.ndarray, float,
                 math.ceil(right / upload_scale), math.ceil(bottom / upload_scale))
     crop = image.crop(crop_box)
     ink = picture_ink(crop, side=working_side(crop.size))
-    return ink, crop.width * upload_scale / ink.shape[1], (crop_box[0] * upload_scale, crop_box[1] * upload_scale)
+    corner = (crop_box[0] * upload_scale, crop_box[1] * upload_scale)
+    return writing(ink), crop.width * upload_scale / ink.shape[1], corner
 
 
 def _segments(image: Image.Image, *, data: bytes, score: Scorer, classify: Classify, read_line: ReadLine,
@@ -152,7 +163,7 @@ def _segments(image: Image.Image, *, data: bytes, score: Scorer, classify: Class
     file's pixels."""
     if max(image.size) <= SINGLE_DIGIT_SIDE:
         return [_lone_digit(image, judge=judge)]
-    ink, scale, (left, top) = _writing_ink(image, data=data)
+    written, scale, (left, top) = _writing(image, data=data)
 
     def in_upload(box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
         x, y, width, height = box
@@ -160,7 +171,7 @@ def _segments(image: Image.Image, *, data: bytes, score: Scorer, classify: Class
                 max(1, round(height * scale)))
 
     return [replace(segment, box=in_upload(segment.box))
-            for segment in find_digits(ink, score=score, classify=classify, read_line=read_line)]
+            for segment in find_digits(written, score=score, classify=classify, read_line=read_line)]
 
 
 def _doubted(confidence: float, *, one_digit: float, detector) -> float:

@@ -162,27 +162,37 @@ def _blobs(ink: np.ndarray) -> tuple[np.ndarray, list[int]]:
     return labels, [label + 1 for label in np.flatnonzero(areas >= SPECK_FRACTION * per_height_square.max())]
 
 
-def writing_box(ink: np.ndarray) -> tuple[int, int, int, int] | None:
-    """(left, top, right, bottom) of a margin around the writing in `ink` when it spans less than
-    ZOOM_BELOW of the picture both ways, else None: at the working side such writing may be a few
-    pixels tall, too small to read, while the upload holds it in detail. Specks and paper lines do
-    not count as writing."""
+@dataclass(frozen=True)
+class Writing:
+    """A picture's ink without the lines of its paper, its strokes labelled into blobs, and the
+    labels kept (specks dropped): the first step of reading it, made once."""
+
+    ink: np.ndarray
+    labels: np.ndarray
+    kept: list[int]
+
+
+def writing(ink: np.ndarray) -> Writing:
+    """The writing in `ink` (from `preprocessing.picture_ink`). Raises NoDigitFound for blank pages,
+    noise and texture."""
     ink = without_ruling(ink)
-    try:
-        check_looks_drawn(ink)  # blank pages and noise are for `find_digits` to refuse
-        labels, kept = _blobs(ink)
-    except NoDigitFound:
-        return None
-    if not kept:
-        return None
-    writing = np.isin(labels, kept)
-    rows, cols = np.flatnonzero(writing.any(1)), np.flatnonzero(writing.any(0))
+    check_looks_drawn(ink)
+    labels, kept = _blobs(ink)
+    return Writing(ink=ink, labels=labels, kept=kept)
+
+
+def writing_box(written: Writing) -> tuple[int, int, int, int] | None:
+    """(left, top, right, bottom) of a margin around the writing when it spans less than ZOOM_BELOW
+    of the picture both ways, else None: at the working side such writing may be a few pixels tall,
+    too small to read, while the upload holds it in detail. Specks and paper lines do not count."""
+    strokes = np.isin(written.labels, written.kept)
+    rows, cols = np.flatnonzero(strokes.any(1)), np.flatnonzero(strokes.any(0))
     height, width = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
-    if height >= ZOOM_BELOW * ink.shape[0] or width >= ZOOM_BELOW * ink.shape[1]:
+    if height >= ZOOM_BELOW * strokes.shape[0] or width >= ZOOM_BELOW * strokes.shape[1]:
         return None
     margin = math.ceil(WRITING_MARGIN * max(height, width))
     return (max(cols[0] - margin, 0), max(rows[0] - margin, 0),
-            min(cols[-1] + 1 + margin, ink.shape[1]), min(rows[-1] + 1 + margin, ink.shape[0]))
+            min(cols[-1] + 1 + margin, strokes.shape[1]), min(rows[-1] + 1 + margin, strokes.shape[0]))
 
 
 def _slant(labels: np.ndarray, kept: list[int]) -> float:
@@ -522,13 +532,13 @@ def _extent(blobs: list[_Piece]) -> float:
     return total
 
 
-def layout(ink: np.ndarray, *, score: Scorer, read_line: ReadLine | None = None) -> Layout:
-    """`ink` (from `preprocessing.picture_ink`) as pieces: paper lines and specks gone, blobs that
-    may be digits touching cut (with `read_line`, also those the line reader reads as several
-    digits, however narrow). Raises NoDigitFound for blank pages, noise and texture."""
-    ink = without_ruling(ink)
-    check_looks_drawn(ink)
-    labels, kept = _blobs(ink)
+def layout(ink: np.ndarray | Writing, *, score: Scorer, read_line: ReadLine | None = None) -> Layout:
+    """`ink` (from `preprocessing.picture_ink`, or its `writing` when the caller made it already) as
+    pieces: paper lines and specks gone, blobs that may be digits touching cut (with `read_line`,
+    also those the line reader reads as several digits, however narrow). Raises NoDigitFound for
+    blank pages, noise and texture."""
+    written = ink if isinstance(ink, Writing) else writing(ink)
+    ink, labels, kept = written.ink, written.labels, written.kept
     strokes = np.isin(labels, kept)
     specks = (labels > 0) & ~strokes
     slant = _slant(labels, kept)
@@ -657,9 +667,9 @@ def _as_read_whole(
 
 
 def find_digits(
-    ink: np.ndarray, *, score: Scorer, classify: Classify | None = None, read_line: ReadLine | None = None,
+    ink: np.ndarray | Writing, *, score: Scorer, classify: Classify | None = None, read_line: ReadLine | None = None,
 ) -> list[DigitSegment]:
-    """The digits in `ink` (from `preprocessing.picture_ink`), left to right. With `classify` and
+    """The digits in `ink` (from `preprocessing.picture_ink`, or its `writing`), left to right. With `classify` and
     `read_line`, blobs of touching digits are joined as the line reader reads them whole. Points
     and dashes written between digits come among them as marks that are no digit (`signs_written`).
 

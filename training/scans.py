@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 from PIL import Image
+from scipy import ndimage
 
 from predictor.preprocessing import NoDigitFound, prepare_digit
 
@@ -65,8 +66,6 @@ def mnist_style(scan: np.ndarray) -> np.ndarray:
     box (above a tenth of its brightest pixel) scaled bilinearly to 20 px on the longer side, pasted
     with its centre of mass on the middle pixel. Validation digits scanned Semeion's way and made so
     stand in for Semeion's `x28` in numbers (`bench/read_numbers.py --split validation`)."""
-    from scipy import ndimage
-
     rows, cols = (np.flatnonzero(scan.max(axis) > scan.max() / 10) for axis in (1, 0))
     box = scan[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1].astype(float)
     zoom = 20 / max(box.shape)

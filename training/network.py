@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import keras
 from keras import layers
 
@@ -9,6 +11,9 @@ INPUT_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
 #: Conv layers whose activations the app shows as feature maps, in forward order.
 CONV_LAYER_NAMES = ("conv1", "conv2", "conv3", "conv4")
+#: An ensemble's members are named member1, member2, … inside it.
+MEMBER_PREFIX = "member"
+ENSEMBLE_NAME = "digit_cnn_ensemble"
 
 
 def _conv_block(x, filters: int, name: str):
@@ -39,9 +44,42 @@ def build_model() -> keras.Model:
     return keras.Model(inputs, outputs, name="digit_cnn")
 
 
+def build_ensemble(members: Sequence[keras.Model]) -> keras.Model:
+    """Networks trained alike from different seeds, their probabilities averaged.
+
+    Each seed errs on different digits of writers MNIST never saw, and is sure of different wrong
+    answers; the average is right more often and sure less often when wrong (docs/model.md,
+    "Two networks"). The members keep their layers' names inside them, so the first one's conv
+    layers are still the feature maps users see."""
+    if len(members) < 2:
+        raise ValueError("an ensemble needs at least two members")
+    inputs = keras.Input(shape=INPUT_SHAPE, name="image")
+    answers = [
+        keras.Model(member.input, member.output, name=f"{MEMBER_PREFIX}{index}")(inputs)
+        for index, member in enumerate(members, start=1)
+    ]
+    outputs = layers.Average(name="probabilities")(answers)
+    return keras.Model(inputs, outputs, name=ENSEMBLE_NAME)
+
+
+def ensemble_members(model: keras.Model) -> list[keras.Model]:
+    """The networks inside `model`: itself when it is a single one."""
+    members = [layer for layer in model.layers if layer.name.startswith(MEMBER_PREFIX)]
+    return members or [model]
+
+
 def with_feature_maps(model: keras.Model) -> keras.Model:
-    """The same weights, answering probabilities and every conv activation in one forward pass."""
-    outputs = {"probabilities": model.output}
+    """The same weights, answering probabilities and every conv activation in one forward pass
+    (an ensemble's averaged probabilities, and its first member's activations)."""
+    first, *others = ensemble_members(model)
+    outputs = {"probabilities": first.output}
     for name in CONV_LAYER_NAMES:
-        outputs[name] = model.get_layer(name).output
-    return keras.Model(model.input, outputs, name=f"{model.name}_with_maps")
+        outputs[name] = first.get_layer(name).output
+    if not others:
+        return keras.Model(model.input, outputs, name=f"{model.name}_with_maps")
+    inputs = keras.Input(shape=INPUT_SHAPE, name="image")
+    answers = keras.Model(first.input, outputs, name=f"{first.name}_with_maps")(inputs)
+    probabilities = layers.Average(name="probabilities")(
+        [answers.pop("probabilities")] + [member(inputs) for member in others]
+    )
+    return keras.Model(inputs, {"probabilities": probabilities, **answers}, name=f"{model.name}_with_maps")

@@ -6,7 +6,8 @@ import datetime as dt
 import json
 import platform
 import time
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import keras
@@ -18,7 +19,7 @@ from training.calibration import model_temperature
 from training.evaluation import evaluate_model, missed_goals
 from training.export import export_tflite
 from training.mnist import VALIDATION_DIGITS, file_sha256, load_mnist
-from training.network import build_model
+from training.network import build_ensemble, build_model
 from training.scans import as_small_scans
 from training.styles import with_european_styles
 
@@ -45,6 +46,9 @@ class TrainConfig:
     #: Keep the last VALIDATION_DIGITS training digits out, to choose a recipe on them; the model
     #: that is bundled is then trained on all of them.
     hold_out_validation: bool = False
+    #: Networks trained, from seeds `seed`, `seed` + 1, …, and served as one, their probabilities
+    #: averaged (`training.network.build_ensemble`).
+    members: int = 1
     train_limit: int | None = None  # a slice of the training set, for tests
     test_limit: int | None = None
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -104,22 +108,11 @@ def training_pictures(*, x: np.ndarray, y: np.ndarray, config: TrainConfig) -> t
     return as_small_scans(x, share=config.small_scans, seed=config.seed + 2), y
 
 
-def train_base(
-    *,
-    output_dir: Path,
-    data_path: str | Path | None,
-    config: TrainConfig,
-    command_line: str = "",
-    verbose: int = 1,
-) -> dict:
-    """Train, evaluate on MNIST test, write model + LiteRT export + model card; return the card."""
-    started = time.monotonic()
+def fit_network(
+    *, x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray, config: TrainConfig, verbose: int
+) -> keras.Model:
+    """One network trained by the recipe from `config.seed`."""
     keras.utils.set_random_seed(config.seed)
-    data = load_mnist(path=data_path)
-    x_train, y_train = training_pictures(x=data.x_train, y=data.y_train, config=config)
-    x_test, y_test = data.x_test, data.y_test
-    if config.test_limit:
-        x_test, y_test = x_test[: config.test_limit], y_test[: config.test_limit]
     steps_per_epoch = int(np.ceil(len(x_train) / config.batch_size))
     model = build_model()
     model.compile(
@@ -141,11 +134,44 @@ def train_base(
         validation_freq=max(config.epochs // 3, 1),
         verbose=verbose,
     )
+    return model
+
+
+def train_base(
+    *,
+    output_dir: Path,
+    data_path: str | Path | None,
+    config: TrainConfig,
+    command_line: str = "",
+    progress: Callable[[str], None] = lambda message: None,
+    verbose: int = 1,
+) -> dict:
+    """Train `config.members` networks (seeds `config.seed`, `config.seed` + 1, …), evaluate on
+    MNIST test, write the model (their ensemble when more than one) + LiteRT export + model card;
+    return the card."""
+    started = time.monotonic()
+    data = load_mnist(path=data_path)
+    x_test, y_test = data.x_test, data.y_test
+    if config.test_limit:
+        x_test, y_test = x_test[: config.test_limit], y_test[: config.test_limit]
+    networks, members = [], []
+    for index in range(config.members):
+        member_config = replace(config, seed=config.seed + index)
+        progress(f"Network {index + 1} of {config.members}, seed {member_config.seed}")
+        member_started = time.monotonic()
+        x_train, y_train = training_pictures(x=data.x_train, y=data.y_train, config=member_config)
+        network = fit_network(x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test, config=member_config,
+                              verbose=verbose)
+        networks.append(network)
+        members.append({"seed": member_config.seed, "test_accuracy": round(evaluate_accuracy(network, x_test, y_test), 6),
+                        "training_seconds": round(time.monotonic() - member_started, 1)})
+    model = networks[0] if len(networks) == 1 else build_ensemble(networks)
     test_accuracy = evaluate_accuracy(model, x_test, y_test)
 
     output_dir.mkdir(parents=True, exist_ok=True)
     model.save(output_dir / MODEL_FILENAME)
     tflite_path = export_tflite(model=model, path=output_dir / TFLITE_FILENAME)
+    x_train, y_train = training_pictures(x=data.x_train, y=data.y_train, config=config)
     temperature = model_temperature(model, x_train, y_train, seed=config.seed + 1)
     served = evaluate_model(
         model_dir=output_dir,
@@ -165,6 +191,7 @@ def train_base(
         "dataset": {"source": data.source, "sha256": data.sha256},
         "parameters": int(model.count_params()),
         "seed": config.seed,
+        "members": members,
         "config": asdict(config),
         "trained_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "training_seconds": round(time.monotonic() - started, 1),

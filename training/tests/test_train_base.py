@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 def test_train_base_writes_model_export_and_card(mnist_path, tmp_path, capsys):
     output = tmp_path / "run"
     call_command(
-        "train_base", data=str(mnist_path), epochs=1, seed=3, output=str(output),
+        "train_base", data=str(mnist_path), epochs=1, seed=3, members=2, output=str(output),
         train_limit=1024, test_limit=300, european_styles=0.3, hooked_nines=0.1, small_scans=0.25,
         hold_out_validation=True, verbosity=0,
     )
@@ -25,6 +25,10 @@ def test_train_base_writes_model_export_and_card(mnist_path, tmp_path, capsys):
     assert card["seed"] == 3 and card["train_images"] == 1024 and card["test_images"] == 300
     assert card["dataset"]["sha256"] and len(card["dataset"]["sha256"]) == 64
     assert card["parameters"] > 10_000 and card["version"].startswith("base-")
+    # Two networks, from seeds 3 and 4, served as one; the card says what each read alone.
+    assert [member["seed"] for member in card["members"]] == [3, 4] and card["name"] == "digit_cnn_ensemble"
+    assert all(0.0 <= member["test_accuracy"] <= 1.0 for member in card["members"])
+    assert "--members 2" in card["command_line"] and card["config"]["members"] == 2
     assert 0.0 <= card["test_accuracy"] <= 1.0
     assert set(card["served_accuracy"]) >= {"mnist_test_direct", "mnist_test_upload"}
     assert card["command_line"].startswith("python manage.py train_base --data ")
@@ -103,7 +107,8 @@ def test_train_base_refuses_a_share_outside_zero_to_one(tmp_path, option, share)
     ("options", "message"),
     [({"seed": "-1"}, "--seed: must be between 0 and 4294967295"), ({"seed": str(2**32)}, "--seed: must be between"),
      ({"epochs": "0"}, "--epochs: must be at least 1"), ({"train_limit": "0"}, "--train-limit: must be at least 1"),
-     ({"test_limit": "-3"}, "--test-limit: must be at least 1")],
+     ({"test_limit": "-3"}, "--test-limit: must be at least 1"), ({"members": "0"}, "--members: must be at least 1"),
+     ({"seed": str(2**32 - 1), "members": "2"}, "the last network's seed would pass 4294967295")],
 )
 def test_train_base_refuses_bad_numbers_before_training(tmp_path, options, message):
     arguments = [f"--{name.replace('_', '-')}={value}" for name, value in options.items()]

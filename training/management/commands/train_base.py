@@ -8,7 +8,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from training.management.arguments import check_numbers, mnist_file, output_folder
+from training.management.arguments import MAX_SEED, check_numbers, mnist_file, output_folder
 from training.mnist import MnistFileInvalid
 
 
@@ -19,6 +19,13 @@ class Command(BaseCommand):
         parser.add_argument("--data", default=None, help="Path to mnist.npz (default: MNIST_PATH).")
         parser.add_argument("--epochs", type=int, default=None, help="Training epochs (default 14).")
         parser.add_argument("--seed", type=int, default=1, help="Random seed (default 1).")
+        parser.add_argument(
+            "--members",
+            type=int,
+            default=None,
+            help="Networks trained from seeds SEED, SEED+1, … and served as one, their probabilities averaged "
+            "(default 1).",
+        )
         parser.add_argument(
             "--output",
             default=None,
@@ -52,25 +59,31 @@ class Command(BaseCommand):
         parser.add_argument("--test-limit", type=int, default=None, help="Evaluate on only the first N test images.")
 
     def handle(self, *args, **options):
-        check_numbers(options, counts=("epochs", "train_limit", "test_limit"), seeds=("seed",),
+        check_numbers(options, counts=("epochs", "members", "train_limit", "test_limit"), seeds=("seed",),
                       shares=("european_styles", "hooked_nines", "small_scans"))
+        if options["members"] is not None and options["seed"] + options["members"] - 1 > MAX_SEED:
+            raise CommandError(f"--seed {options['seed']} with --members {options['members']}: the last network's seed "
+                               f"would pass {MAX_SEED}.")
         from training.train import TrainConfig, train_base  # TensorFlow loads only when training
 
         shares = {name: options[name] for name in ("european_styles", "hooked_nines", "small_scans")
                   if options[name] is not None}
         config = TrainConfig(seed=options["seed"], train_limit=options["train_limit"], test_limit=options["test_limit"],
                              hold_out_validation=options["hold_out_validation"], **shares)
-        if options["epochs"] is not None:
-            config.epochs = options["epochs"]
+        for option in ("epochs", "members"):
+            if options[option] is not None:
+                setattr(config, option, options[option])
         data = mnist_file(options)
         output = output_folder(options, default=Path(settings.BASE_DIR) / "training" / "runs" / f"seed{config.seed}")
-        self.stdout.write(f"Training {config.epochs} epochs, seed {config.seed}, data {data} → {output}")
+        self.stdout.write(f"Training {config.members} network(s) for {config.epochs} epochs from seed {config.seed}, "
+                          f"data {data} → {output}")
         try:
             card = train_base(
                 output_dir=output,
                 data_path=data,
                 config=config,
                 command_line=self._command_line(options, data=data, output=output, config=config),
+                progress=self.stdout.write if options["verbosity"] >= 1 else lambda message: None,
                 verbose=1 if options["verbosity"] >= 1 else 0,
             )
         except (FileNotFoundError, MnistFileInvalid) as error:
@@ -91,7 +104,7 @@ class Command(BaseCommand):
     def _command_line(options: dict, *, data: str, output: Path, config) -> str:
         """The command that reproduces this run, with every default spelled out."""
         words = ["python", "manage.py", "train_base", "--data", str(data), "--epochs", str(config.epochs)]
-        words += ["--seed", str(config.seed), "--output", str(output)]
+        words += ["--seed", str(config.seed), "--members", str(config.members), "--output", str(output)]
         words += ["--european-styles", str(config.european_styles), "--hooked-nines", str(config.hooked_nines)]
         words += ["--small-scans", str(config.small_scans)]
         if config.hold_out_validation:

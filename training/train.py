@@ -47,8 +47,9 @@ class TrainConfig:
     #: that is bundled is then trained on all of them.
     hold_out_validation: bool = False
     #: Networks trained, from seeds `seed`, `seed` + 1, …, and served as one, their probabilities
-    #: averaged (`training.network.build_ensemble`).
-    members: int = 1
+    #: averaged (`training.network.build_ensemble`). Two, chosen on validation (docs/model.md,
+    #: "Two networks").
+    members: int = 2
     train_limit: int | None = None  # a slice of the training set, for tests
     test_limit: int | None = None
     augment: AugmentConfig = field(default_factory=AugmentConfig)

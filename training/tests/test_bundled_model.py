@@ -30,10 +30,15 @@ def test_the_bundled_model_is_what_train_base_makes_by_default():
     assert CARD["config"] == json.loads(json.dumps(asdict(TrainConfig(seed=CARD["seed"]))))
 
 
-def test_the_bundled_model_has_todays_network():
-    from training.network import build_model
+def test_the_bundled_model_is_todays_networks_averaged():
+    import keras
 
-    assert CARD["parameters"] == build_model().count_params()
+    from training.network import build_model, ensemble_members
+
+    members = ensemble_members(keras.models.load_model(MODEL_DIR / "model.keras"))
+    assert len(members) == CARD["config"]["members"] == len(CARD["members"]) >= 2
+    assert CARD["parameters"] == len(members) * build_model().count_params()
+    assert [member["seed"] for member in CARD["members"]] == [CARD["seed"] + index for index in range(len(members))]
 
 
 def test_model_files_are_small():

@@ -24,7 +24,7 @@ class Command(BaseCommand):
             type=int,
             default=None,
             help="Networks trained from seeds SEED, SEED+1, … and served as one, their probabilities averaged "
-            "(default 1).",
+            "(default 2).",
         )
         parser.add_argument(
             "--output",

@@ -16,12 +16,15 @@ Where digits interlock, no cut from top to bottom parts them. Given the line rea
 several digits is cut (however narrow), and each cut blob is joined anew into exactly as many
 digits as it reads, the chain whose pieces the classifier reads most as the line reader does.
 Where the joining gave a piece of such a blob to a digit of the next blob, the two are read by
-the line reader together and joined anew together.
+the line reader together and joined anew together. Two neighbouring blobs close enough to be one
+digit broken apart, each read as a digit, are read by the line reader together too, and joined
+when it reads one digit there.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -101,6 +104,9 @@ SPECK_SIDE = 0.25
 #: unsure: "12.50" is not 1250.
 SIGN_THICKNESS = 0.6
 SIGN_ELONGATION = 2.5
+#: Two neighbouring blobs at most this share of the line's height apart (or overlapping) are read
+#: together by the line reader, to find a digit a scan broke in two (`_broken_digits_joined`).
+BROKEN_GAP = 0.1
 #: Writing that spans less than this share of the picture both ways (a number written small on a
 #: page, a meter photographed from afar) is read again from a crop around it (`writing_box`).
 ZOOM_BELOW = 0.4
@@ -666,6 +672,37 @@ def _as_read_whole(
     return joined, line_probabilities, undercounted
 
 
+def _broken_digits_joined(
+    found: Layout, runs: list[tuple[list[int], bool]], *, line_probabilities: dict[int, np.ndarray],
+    read_line: ReadLine,
+) -> list[tuple[list[int], bool]]:
+    """`runs` with each two neighbours joined where they are two whole blobs, each read as one digit
+    by the line reader, that it reads together as one digit: a digit whose strokes a scan or a
+    light pen broke apart (a "4" in two strokes read as "61"). Only blobs at most BROKEN_GAP of the
+    line's height apart are read together; the joined digit keeps the line reader's probabilities
+    (in `line_probabilities`, by its first piece), as any digit joined as the line reader reads."""
+    pieces_of = Counter(piece.blob for piece in found.pieces)
+
+    def whole_blob_read_as_one(run: list[int], is_digit: bool) -> bool:
+        blob = found.pieces[run[0]].blob
+        return (is_digit and len(run) == pieces_of[blob] and all(found.pieces[i].blob == blob for i in run)
+                and len(found.line_readings[blob].digits) == 1)
+
+    joined: list[tuple[list[int], bool]] = []
+    for run, is_digit in runs:
+        if joined and whole_blob_read_as_one(*joined[-1]) and whole_blob_read_as_one(run, is_digit):
+            before = joined[-1][0]
+            gap = min(found.pieces[i].left for i in run) - max(found.pieces[i].right for i in before)
+            if gap <= BROKEN_GAP * found.line_height:
+                together = read_line(found.ink, found.run_mask(before + run))
+                if len(together.digits) == 1:
+                    line_probabilities[before[0]] = together.probabilities[0]
+                    joined[-1] = (before + run, True)
+                    continue
+        joined.append((run, is_digit))
+    return joined
+
+
 def find_digits(
     ink: np.ndarray | Writing, *, score: Scorer, classify: Classify | None = None, read_line: ReadLine | None = None,
 ) -> list[DigitSegment]:
@@ -682,6 +719,7 @@ def find_digits(
     if reads_whole:
         runs, line_probabilities, undercounted = _as_read_whole(found, runs, score=score, classify=classify,
                                                                 read_line=read_line)
+        runs = _broken_digits_joined(found, runs, line_probabilities=line_probabilities, read_line=read_line)
     if len(runs) == 1:  # one mark: every stroke `prepare_digit` keeps, so a digit reads as it always has
         strokes = found.strokes
         segments = [DigitSegment(mask=strokes, box=_box(strokes), pixels=digit_from_ink(ink=found.ink, mask=strokes),

@@ -412,3 +412,45 @@ def test_a_blank_picture_has_no_writing_to_box():
     ink, _ = compose([SAMPLE[4], SAMPLE[2]], rng=np.random.default_rng(0), spacing="apart")
     with pytest.raises(NoDigitFound, match="blank"):
         writing(np.zeros_like(ink))
+
+
+def _semeion_way_number(mnist_path, *, seed: int, index: int):
+    """The `index`-th Semeion-style number `bench/read_numbers.py --split validation` writes with
+    `seed`: validation digits stretched to 16×16, thresholded and made 28×28 as Semeion's are."""
+    from training.mnist import load_mnist
+    from training.number_pictures import number_pictures
+    from training.scans import mnist_style, scanned_16
+
+    mnist = load_mnist(path=mnist_path)
+    digits = np.array([mnist_style(scanned_16(image, stretch=True, threshold=127)) for image in mnist.x_train[-5000:]])
+    return list(number_pictures(digits, mnist.y_train[-5000:], count=index + 1, seed=seed))[index]
+
+
+def test_a_digit_a_scan_broke_in_two_is_read_as_one(mnist_path):
+    """A Semeion-style validation number whose first "4" the thresholding broke into two strokes,
+    each read with confidence, as "6" and "1" (read "61450"); the line reader reads them together
+    as one "4"."""
+    picture = _semeion_way_number(mnist_path, seed=1, index=25)
+    assert picture.label == "4450"
+    assert read_number(data=picture.data).number == "4450"
+
+
+def test_two_blobs_are_joined_only_when_the_line_reader_reads_them_together_as_one_digit(mnist_path):
+    """The same picture with a line reader that reads any two blobs together as two digits: the
+    broken "4" stays the two digits the classifier reads."""
+    from predictor.line_reading import get_line_reader
+
+    picture = _semeion_way_number(mnist_path, seed=1, index=25)
+    image, _ = open_image(picture.data, side=None)
+    ink = picture_ink(image, side=working_side(image.size))
+    bundled = get_line_reader().read
+
+    def two_apart(ink, mask):
+        return _sure_of("11") if ndimage.label(mask, structure=np.ones((3, 3)))[1] == 2 else bundled(ink, mask)
+
+    def digits(read_line):
+        segments = find_digits(ink, score=_score, classify=_classify, read_line=read_line)
+        return "".join(str(get_classifier().predict(pixels=segment.pixels).digit) for segment in segments)
+
+    assert digits(bundled) == "4450"
+    assert digits(two_apart) == "61450"

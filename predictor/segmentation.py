@@ -673,14 +673,13 @@ def _as_read_whole(
 
 
 def _broken_digits_joined(
-    found: Layout, runs: list[tuple[list[int], bool]], *, line_probabilities: dict[int, np.ndarray],
-    read_line: ReadLine,
-) -> list[tuple[list[int], bool]]:
+    found: Layout, runs: list[tuple[list[int], bool]], *, read_line: ReadLine,
+) -> tuple[list[tuple[list[int], bool]], dict[int, np.ndarray]]:
     """`runs` with each two neighbours joined where they are two whole blobs, each read as one digit
     by the line reader, that it reads together as one digit: a digit whose strokes a scan or a
     light pen broke apart (a "4" in two strokes read as "61"). Only blobs at most BROKEN_GAP of the
-    line's height apart are read together; the joined digit keeps the line reader's probabilities
-    (in `line_probabilities`, by its first piece), as any digit joined as the line reader reads."""
+    line's height apart are read together. Also the line reader's probabilities of each joined
+    digit, by its first piece, as for any digit joined as the line reader reads."""
     pieces_of = Counter(piece.blob for piece in found.pieces)
 
     def whole_blob_read_as_one(run: list[int], is_digit: bool) -> bool:
@@ -689,6 +688,7 @@ def _broken_digits_joined(
                 and len(found.line_readings[blob].digits) == 1)
 
     joined: list[tuple[list[int], bool]] = []
+    line_probabilities: dict[int, np.ndarray] = {}
     for run, is_digit in runs:
         if joined and whole_blob_read_as_one(*joined[-1]) and whole_blob_read_as_one(run, is_digit):
             before = joined[-1][0]
@@ -700,7 +700,7 @@ def _broken_digits_joined(
                     joined[-1] = (before + run, True)
                     continue
         joined.append((run, is_digit))
-    return joined
+    return joined, line_probabilities
 
 
 def find_digits(
@@ -719,7 +719,8 @@ def find_digits(
     if reads_whole:
         runs, line_probabilities, undercounted = _as_read_whole(found, runs, score=score, classify=classify,
                                                                 read_line=read_line)
-        runs = _broken_digits_joined(found, runs, line_probabilities=line_probabilities, read_line=read_line)
+        runs, joined_probabilities = _broken_digits_joined(found, runs, read_line=read_line)
+        line_probabilities.update(joined_probabilities)
     if len(runs) == 1:  # one mark: every stroke `prepare_digit` keeps, so a digit reads as it always has
         strokes = found.strokes
         segments = [DigitSegment(mask=strokes, box=_box(strokes), pixels=digit_from_ink(ink=found.ink, mask=strokes),

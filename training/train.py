@@ -161,6 +161,8 @@ def train_base(
         progress(f"Network {index + 1} of {config.members}, seed {member_config.seed}")
         member_started = time.monotonic()
         x_train, y_train = training_pictures(x=data.x_train, y=data.y_train, config=member_config)
+        if index == 0:  # the recipe's own pictures (seed `config.seed`): the temperature is fitted on them
+            x_first, y_first = x_train, y_train
         network = fit_network(x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test, config=member_config,
                               verbose=verbose)
         networks.append(network)
@@ -172,8 +174,7 @@ def train_base(
     output_dir.mkdir(parents=True, exist_ok=True)
     model.save(output_dir / MODEL_FILENAME)
     tflite_path = export_tflite(model=model, path=output_dir / TFLITE_FILENAME)
-    x_train, y_train = training_pictures(x=data.x_train, y=data.y_train, config=config)
-    temperature = model_temperature(model, x_train, y_train, seed=config.seed + 1)
+    temperature = model_temperature(model, x_first, y_first, seed=config.seed + 1)
     served = evaluate_model(
         model_dir=output_dir,
         x_test=x_test,
@@ -188,7 +189,7 @@ def train_base(
         "missed_goals": missed_goals(served),
         "temperature": temperature,
         "test_images": int(len(x_test)),
-        "train_images": int(len(x_train)),
+        "train_images": int(len(x_first)),
         "dataset": {"source": data.source, "sha256": data.sha256},
         "parameters": int(model.count_params()),
         "seed": config.seed,

@@ -376,6 +376,10 @@ class _RunShapes:
             cost += CUT_COST * (1.0 + pieces[start].cut_before)
         return cost
 
+    def may_be_mark(self, start: int, end: int) -> bool:
+        """No wider than a digit, or one piece."""
+        return end - start == 1 or not self.too_wide(start, end)
+
     def may_be_digit(self, start: int, end: int) -> bool:
         """Not too wide, not too short for the line, and not a short part of a blob that was cut."""
         if self.too_wide(start, end):
@@ -392,11 +396,15 @@ class _RunShapes:
 
 
 def _join(
-    pieces: list[_Piece], *, line_height: float, read: Callable[[list[int]], tuple[float, float]]
-) -> list[tuple[list[int], bool]]:
+    pieces: list[_Piece], *, line_height: float, read: Callable[[list[int]], tuple[float, float]], shaped: bool = True,
+) -> list[tuple[list[int], bool]] | None:
     """The best chain of runs of neighbouring pieces, each run one digit or one mark that is not a
-    digit (see the module's doc), as (run, is a digit). `read(run)`: the reader's confidence in
-    the run's pieces read as one digit, and how much they look like one digit at all."""
+    digit (see the module's doc), as (run, is a digit); None when the shape rules leave no chain.
+    `read(run)`: the reader's confidence in the run's pieces read as one digit, and how much they
+    look like one digit at all. `shaped=False` lets a run the shape rules keep from being a digit
+    be a mark (any one piece, however wide, too), so that some chain always exists: a "2" with a
+    long flourish is wider than a digit, and the flourish's pieces, cut from it, are shorter than
+    one; the flourish is then left out as a mark."""
     count = len(pieces)
     shapes = _RunShapes(pieces, line_height=line_height)
     best = [0.0] + [-math.inf] * count
@@ -405,18 +413,19 @@ def _join(
         for start in range(end - 1, -1, -1):
             if shapes.too_wide(start, end) and end - start > 1:
                 break  # runs only widen as they start further left
-            if best[start] == -math.inf or not shapes.may_be_digit(start, end):
+            digit_shaped = shapes.may_be_digit(start, end)
+            if best[start] == -math.inf or not (digit_shaped or not shaped and shapes.may_be_mark(start, end)):
                 continue
             value = best[start] - shapes.cost(start, end)
             if value <= best[end]:
                 continue  # reading it cannot help: log-confidence is never positive
             confidence, one_digit = read(list(range(start, end)))
-            as_digit = value + math.log(max(confidence * one_digit, 1e-9))
+            as_digit = value + math.log(max(confidence * one_digit, 1e-9)) if digit_shaped else -math.inf
             as_mark = value - MARK_COST + math.log(max(1.0 - one_digit, 1e-9))
             if max(as_digit, as_mark) > best[end]:
                 best[end], came_from[end] = max(as_digit, as_mark), (start, as_digit >= as_mark)
     if best[count] == -math.inf:
-        return [(list(range(count)), True)]
+        return None
     runs, end = [], count
     while end > 0:
         start, is_digit = came_from[end]
@@ -713,7 +722,11 @@ def find_digits(
     Raises NoDigitFound for blank pages, noise and texture, as `prepare_digit` does."""
     reads_whole = classify is not None and read_line is not None
     found = layout(ink, score=score, read_line=read_line if reads_whole else None)
-    runs = _join(found.pieces, line_height=found.line_height, read=lambda run: score(found.prepared(run)))
+    def read(run: list[int]) -> tuple[float, float]:
+        return score(found.prepared(run))
+
+    runs = (_join(found.pieces, line_height=found.line_height, read=read)
+            or _join(found.pieces, line_height=found.line_height, read=read, shaped=False))
     line_probabilities: dict[int, np.ndarray] = {}
     undercounted: set[int] = set()
     if reads_whole:

@@ -454,3 +454,27 @@ def test_two_blobs_are_joined_only_when_the_line_reader_reads_them_together_as_o
 
     assert digits(bundled) == "4450"
     assert digits(two_apart) == "61450"
+
+
+def _with_a_flourish(rendering: str) -> bytes:
+    """"724" written apart, the "2" ending in a long flourish that reaches towards the "4": the
+    "2" and its flourish are wider than any digit, and the flourish's pieces shorter than one."""
+    rng = np.random.default_rng(0)
+    ink, boxes = compose([SAMPLE[7], SAMPLE[2], SAMPLE[4]], rng=rng, spacing="apart")
+    x, y, width, height = boxes[1]
+    gap = boxes[2][0] - 4
+    ink = np.concatenate([ink[:, :gap], np.zeros((ink.shape[0], 110)), ink[:, gap:]], axis=1)
+    picture = Image.fromarray((ink * 255).astype(np.uint8))
+    ImageDraw.Draw(picture).line([(x + width - 6, y + height - 5), (gap + 95, y + height - 22)], fill=255, width=6)
+    data, _ = render(np.asarray(picture) / 255.0, rendering=rendering, rng=rng)
+    return data
+
+
+@pytest.mark.parametrize("rendering", ["scan", "photo", "canvas"])
+def test_a_flourish_no_digit_can_hold_is_left_out_not_the_whole_number(rendering):
+    """Where no chain of pieces keeps to the shapes of digits, the pieces that cannot be one are
+    read as marks and left out: the number was refused whole as one mark until 2026-11-30 (a
+    validation "757524" whose "2" ended in such a flourish was "No digit found")."""
+    reading = read_number(data=_with_a_flourish(rendering))
+    assert reading.number == "724"
+    assert reading.uncertain  # a mark was left out

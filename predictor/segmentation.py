@@ -682,19 +682,25 @@ def _as_read_whole(
 
 
 def _broken_digits_joined(
-    found: Layout, runs: list[tuple[list[int], bool]], *, read_line: ReadLine,
+    found: Layout, runs: list[tuple[list[int], bool]], *, score: Scorer, read_line: ReadLine,
 ) -> tuple[list[tuple[list[int], bool]], dict[int, np.ndarray]]:
     """`runs` with each two neighbours joined where they are two whole blobs, each read as one digit
     by the line reader, that it reads together as one digit: a digit whose strokes a scan or a
     light pen broke apart (a "4" in two strokes read as "61"). Only blobs at most BROKEN_GAP of the
-    line's height apart are read together. Also the line reader's probabilities of each joined
-    digit, by its first piece, as for any digit joined as the line reader reads."""
+    line's height apart are read together, and joined only when together they look like one digit
+    (`score`) at least as much as the less digit-like of the two does alone: a "5" beside a "1"
+    stretched into a slab, which the line reader read as one digit, is no one digit together.
+    Also the line reader's probabilities of each joined digit, by its first piece, as for any digit
+    joined as the line reader reads."""
     pieces_of = Counter(piece.blob for piece in found.pieces)
 
     def whole_blob_read_as_one(run: list[int], is_digit: bool) -> bool:
         blob = found.pieces[run[0]].blob
         return (is_digit and len(run) == pieces_of[blob] and all(found.pieces[i].blob == blob for i in run)
                 and len(found.line_readings[blob].digits) == 1)
+
+    def one_digit(run: list[int]) -> float:
+        return score(found.prepared(run))[1]
 
     joined: list[tuple[list[int], bool]] = []
     line_probabilities: dict[int, np.ndarray] = {}
@@ -704,7 +710,7 @@ def _broken_digits_joined(
             gap = min(found.pieces[i].left for i in run) - max(found.pieces[i].right for i in before)
             if gap <= BROKEN_GAP * found.line_height:
                 together = read_line(found.ink, found.run_mask(before + run))
-                if len(together.digits) == 1:
+                if len(together.digits) == 1 and one_digit(before + run) >= min(one_digit(before), one_digit(run)):
                     line_probabilities[before[0]] = together.probabilities[0]
                     joined[-1] = (before + run, True)
                     continue
@@ -732,7 +738,7 @@ def find_digits(
     if reads_whole:
         runs, line_probabilities, undercounted = _as_read_whole(found, runs, score=score, classify=classify,
                                                                 read_line=read_line)
-        runs, joined_probabilities = _broken_digits_joined(found, runs, read_line=read_line)
+        runs, joined_probabilities = _broken_digits_joined(found, runs, score=score, read_line=read_line)
         line_probabilities.update(joined_probabilities)
     if len(runs) == 1:  # one mark: every stroke `prepare_digit` keeps, so a digit reads as it always has
         strokes = found.strokes

@@ -478,3 +478,13 @@ def test_a_flourish_no_digit_can_hold_is_left_out_not_the_whole_number(rendering
     reading = read_number(data=_with_a_flourish(rendering))
     assert reading.number == "724"
     assert reading.uncertain  # a mark was left out
+
+
+def test_blobs_that_together_look_like_no_digit_are_not_joined(mnist_path):
+    """A Semeion-style validation "51", its "1" stretched into a slab close to the "5": the line
+    reader reads the two blobs together as one digit, but together they look like no one digit (the
+    segment scorer: 0.000, against 0.98 and 0.08 apart). Joined, the mark was refused and the
+    number with it ("No digit found")."""
+    picture = _semeion_way_number(mnist_path, seed=501, index=177)
+    assert picture.label == "51"
+    assert read_number(data=picture.data).number == "51"

@@ -8,8 +8,10 @@ neighbouring pieces is read by the network (any callable that scores a 28×28 pi
 chain of runs with the best total wins. Each digit's log-confidence counts, less costs for what
 handwriting rarely does: a digit much wider than tall, one much shorter than its neighbours (a
 detached bar is part of a "5", not a digit), a cut through ink, two separate full-height blobs
-read as one. A picture of one digit gives the strokes `preprocessing.prepare_digit` keeps, so a
-lone digit reads exactly as before.
+read as one. Where no chain keeps to those rules (a flourish wider than any digit, its cut pieces
+shorter than one), the runs they forbid are read as marks that are no digit, and left out. A
+picture of one digit gives the strokes `preprocessing.prepare_digit` keeps, so a lone digit reads
+exactly as before.
 
 Where digits interlock, no cut from top to bottom parts them. Given the line reader
 (`predictor.line_reading`), which reads a blob whole without parting it, each blob it reads as
@@ -18,7 +20,7 @@ digits as it reads, the chain whose pieces the classifier reads most as the line
 Where the joining gave a piece of such a blob to a digit of the next blob, the two are read by
 the line reader together and joined anew together. Two neighbouring blobs close enough to be one
 digit broken apart, each read as a digit, are read by the line reader together too, and joined
-when it reads one digit there.
+when it reads one digit there and together they look like one.
 """
 
 from __future__ import annotations
@@ -728,6 +730,7 @@ def find_digits(
     Raises NoDigitFound for blank pages, noise and texture, as `prepare_digit` does."""
     reads_whole = classify is not None and read_line is not None
     found = layout(ink, score=score, read_line=read_line if reads_whole else None)
+
     def read(run: list[int]) -> tuple[float, float]:
         return score(found.prepared(run))
 

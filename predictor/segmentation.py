@@ -309,7 +309,11 @@ def _cut_path(blob: _Piece, position: float, *, slant: float, line_height: float
 
 def without_ruling(ink: np.ndarray) -> np.ndarray:
     """`ink` less the lines of lined or squared paper: straight runs across (nearly) the whole
-    picture, found by an opening with a line that long, row by row and column by column."""
+    picture, found by an opening with a line that long, row by row and column by column. A pen's
+    ink covers the line it crosses (a pixel's ink is the line's, L, where the pen leaves the paper
+    bare and the pen's full ink, P, where it covers it, in proportion between): the pen's share
+    there is (ink − L) / (P − L), so a stroke keeps its ink where it crosses a line instead of
+    losing the line's (a solid stroke was left latticed on squared paper)."""
     lines = np.zeros_like(ink)
     for axis in (0, 1):
         length = round(RULING_SPAN * ink.shape[axis])
@@ -323,7 +327,10 @@ def without_ruling(ink: np.ndarray) -> np.ndarray:
             lines[:, candidates] = np.maximum(lines[:, candidates], opened)
         else:
             lines[candidates] = np.maximum(lines[candidates], opened)
-    return np.maximum(ink - lines, 0.0)
+    if not lines.any():
+        return ink
+    full = float(ink.max())
+    return np.clip((ink - lines) * full / np.maximum(full - lines, 1e-6), 0.0, full)
 
 
 def _window(mask: np.ndarray, pad: int = 4) -> tuple[slice, slice]:

@@ -168,6 +168,25 @@ def test_paper_lines_are_taken_out_of_the_ink_and_strokes_are_not():
     assert cleaned.sum() >= 0.95 * ink[20:80, 60:66].sum()
 
 
+def test_a_pen_stroke_covers_the_paper_line_it_crosses():
+    """Where a stroke crosses a line of the paper it keeps all its ink, and its edge, where the pen
+    covers the line only in part, its share: until 2026-11-30 the line's ink was taken out of
+    the stroke, and a solid stroke on squared paper was left latticed."""
+    from predictor.segmentation import without_ruling
+
+    line, pen = 70.0, 255.0
+    ink = np.zeros((100, 300))
+    ink[40, :] = line  # a line of the paper, across the whole picture
+    ink[:, 150] = line  # and one down it
+    ink[20:80, 60:66] = pen  # a stroke crossing the first
+    ink[20:80, 66] = 0.5 * pen  # its edge: half the pen over bare paper…
+    ink[40, 66] = line + 0.5 * (pen - line)  # …and over the line
+    cleaned = without_ruling(ink)
+    assert cleaned[40, 10] == 0 and cleaned[90, 150] == 0
+    assert np.allclose(cleaned[20:80, 60:66], pen), "the stroke keeps its full ink across the line"
+    assert np.allclose(cleaned[20:80, 66], 0.5 * pen), "its edge keeps its share, on the line too"
+
+
 #: Runs of white and black in the 161×1 16-bit PNG the fuzz test found (2026-11-28).
 THIN_RUNS = [8, 16, 48, 48, 8, 8, 25]
 

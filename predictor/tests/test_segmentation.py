@@ -433,7 +433,7 @@ def test_a_blank_picture_has_no_writing_to_box():
         writing(np.zeros_like(ink))
 
 
-def _semeion_way_number(mnist_path, *, seed: int, index: int):
+def _semeion_way_number(mnist_path, *, seed: int, index: int, **options):
     """The `index`-th Semeion-style number `bench/read_numbers.py --split validation` writes with
     `seed`: validation digits stretched to 16×16, thresholded and made 28×28 as Semeion's are."""
     from training.mnist import load_mnist
@@ -442,7 +442,7 @@ def _semeion_way_number(mnist_path, *, seed: int, index: int):
 
     mnist = load_mnist(path=mnist_path)
     digits = np.array([mnist_style(scanned_16(image, stretch=True, threshold=127)) for image in mnist.x_train[-5000:]])
-    return list(number_pictures(digits, mnist.y_train[-5000:], count=index + 1, seed=seed))[index]
+    return list(number_pictures(digits, mnist.y_train[-5000:], count=index + 1, seed=seed, **options))[index]
 
 
 def test_a_digit_a_scan_broke_in_two_is_read_as_one(mnist_path):
@@ -507,3 +507,11 @@ def test_blobs_that_together_look_like_no_digit_are_not_joined(mnist_path):
     picture = _semeion_way_number(mnist_path, seed=501, index=177)
     assert picture.label == "51"
     assert read_number(data=picture.data).number == "51"
+
+
+def test_a_solid_stroke_on_squared_paper_reads_as_written(mnist_path):
+    """A Semeion-style validation "17" on squared paper, touching, its "1" stretched into a slab:
+    with the paper's grid taken out of the slab too, it was read as an "8" ("87")."""
+    picture = _semeion_way_number(mnist_path, seed=504, index=44, spacings=("touching",))
+    assert (picture.label, picture.rendering) == ("17", "squared")
+    assert read_number(data=picture.data).number == "17"

@@ -313,7 +313,8 @@ def without_ruling(ink: np.ndarray) -> np.ndarray:
     ink covers the line it crosses (a pixel's ink is the line's, L, where the pen leaves the paper
     bare and the pen's full ink, P, where it covers it, in proportion between): the pen's share
     there is (ink − L) / (P − L), so a stroke keeps its ink where it crosses a line instead of
-    losing the line's (a solid stroke was left latticed on squared paper)."""
+    losing the line's (a solid stroke was left latticed on squared paper). P is the strongest ink
+    off the lines; where it is not at least twice L (a blank page) the line is only taken out."""
     lines = np.zeros_like(ink)
     for axis in (0, 1):
         length = round(RULING_SPAN * ink.shape[axis])
@@ -329,8 +330,13 @@ def without_ruling(ink: np.ndarray) -> np.ndarray:
             lines[candidates] = np.maximum(lines[candidates], opened)
     if not lines.any():
         return ink
-    full = float(ink.max())
-    return np.clip((ink - lines) * full / np.maximum(full - lines, 1e-6), 0.0, full)
+    bare = np.maximum(ink - lines, 0.0)
+    off_lines = lines == 0
+    full = float(ink[off_lines].max()) if off_lines.any() else 0.0
+    # On a blank page the strongest ink off the lines is their own blur: the share would blow the
+    # lines' noise up into strokes.
+    covered = full - lines >= lines
+    return np.where(covered, np.clip(bare * full / np.maximum(full - lines, 1e-6), 0.0, full), bare)
 
 
 def _window(mask: np.ndarray, pad: int = 4) -> tuple[slice, slice]:

@@ -187,6 +187,17 @@ def test_a_pen_stroke_covers_the_paper_line_it_crosses():
     assert np.allclose(cleaned[20:80, 66], 0.5 * pen), "its edge keeps its share, on the line too"
 
 
+@pytest.mark.parametrize("seed", [1, 3])
+@pytest.mark.parametrize("rendering", ["lined", "squared"])
+def test_a_blank_page_of_ruled_paper_is_blank(seed, rendering):
+    """Nothing written on lined or squared paper: the lines' blur is no pen to tell them from (the
+    first way of keeping a pen's ink across the lines read two such squared pages as "1111111"
+    and "19977172")."""
+    data, _ = render(np.zeros((240, 500)), rendering=rendering, rng=np.random.default_rng(seed))
+    with pytest.raises(NoDigitFound, match="blank"):
+        read_number(data=data)
+
+
 #: Runs of white and black in the 161×1 16-bit PNG the fuzz test found (2026-11-28).
 THIN_RUNS = [8, 16, 48, 48, 8, 8, 25]
 

@@ -391,10 +391,6 @@ class _RunShapes:
             cost += CUT_COST * (1.0 + pieces[start].cut_before)
         return cost
 
-    def may_be_mark(self, start: int, end: int) -> bool:
-        """No wider than a digit, or one piece."""
-        return end - start == 1 or not self.too_wide(start, end)
-
     def may_be_digit(self, start: int, end: int) -> bool:
         """Not too wide, not too short for the line, and not a short part of a blob that was cut."""
         if self.too_wide(start, end):
@@ -428,8 +424,8 @@ def _join(
         for start in range(end - 1, -1, -1):
             if shapes.too_wide(start, end) and end - start > 1:
                 break  # runs only widen as they start further left
-            digit_shaped = shapes.may_be_digit(start, end)
-            if best[start] == -math.inf or not (digit_shaped or not shaped and shapes.may_be_mark(start, end)):
+            digit_shaped = shapes.may_be_digit(start, end)  # unshaped, any run the break lets by may be a mark
+            if best[start] == -math.inf or not (digit_shaped or not shaped):
                 continue
             value = best[start] - shapes.cost(start, end)
             if value <= best[end]:

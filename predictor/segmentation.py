@@ -133,8 +133,9 @@ class DigitSegment:
     pixels: np.ndarray  # 28×28 uint8
     is_digit: bool = True  # False: a mark read as no digit (a letter, a sign), best left out
     cut_out: bool = False  # parted from ink it touches: where touching digits were cut apart
-    #: The 28×28 picture with the specks inside its box put back (a face's eyes inside its circle),
-    #: when there are any: what the refusal detector judges besides `pixels`.
+    #: For a lone mark, the 28×28 picture with the specks inside its box put back (a face's eyes
+    #: inside its circle), when there are any: what the refusal detector judges besides `pixels`,
+    #: which keeps only the strokes `prepare_digit` keeps. A digit of a number is read with them.
     with_specks: np.ndarray | None = None
     #: For a digit of a blob the line reader read whole: its ten probabilities for this digit,
     #: which the reading weighs with the classifier's.
@@ -765,8 +766,11 @@ def find_digits(
         segments = []
         for run, is_digit in runs:
             mask = found.run_mask(run)
-            segments.append(DigitSegment(mask=mask, box=_box(mask), pixels=found.prepared(run), is_digit=is_digit,
-                                         cut_out=found.cut_out(run), with_specks=found.with_specks(mask),
+            # A speck inside a digit's box is most often a piece of it that a scan or a light pen
+            # broke off (the top of a "7"): the digit is read with it, and judged so too.
+            with_specks = found.with_specks(mask)
+            segments.append(DigitSegment(mask=mask, box=_box(mask), is_digit=is_digit, cut_out=found.cut_out(run),
+                                         pixels=found.prepared(run) if with_specks is None else with_specks,
                                          line_probabilities=line_probabilities.get(run[0]),
                                          line_reads_nothing=found.reads_nothing(run),
                                          reliability=UNDERCOUNT_RELIABILITY if run[0] in undercounted else 1.0))

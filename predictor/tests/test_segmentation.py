@@ -90,12 +90,6 @@ def test_a_five_whose_bar_was_written_apart_stays_one_digit():
     assert _read(_broken_five()) == "5"
 
 
-def _segments_of(ink: np.ndarray, *, seed: int) -> list:
-    data, _ = render(ink, rendering="scan", rng=np.random.default_rng(seed))
-    image, _ = open_image(data, side=None)
-    return find_digits(picture_ink(image, side=working_side(image.size)), score=_score)
-
-
 def test_specks_beside_a_number_are_ignored():
     rng = np.random.default_rng(1)
     ink, _ = compose([SAMPLE[3], SAMPLE[7]], rng=rng, spacing="apart")

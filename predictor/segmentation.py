@@ -336,7 +336,7 @@ def without_ruling(ink: np.ndarray) -> np.ndarray:
     full = float(ink[off_lines].max()) if off_lines.any() else 0.0
     # On a blank page the strongest ink off the lines is their own blur: the share would blow the
     # lines' noise up into strokes.
-    covered = full - lines >= lines
+    covered = full >= 2 * lines
     return np.where(covered, np.clip(bare * full / np.maximum(full - lines, 1e-6), 0.0, full), bare)
 
 
@@ -426,7 +426,7 @@ def _join(
             if shapes.too_wide(start, end) and end - start > 1:
                 break  # runs only widen as they start further left
             digit_shaped = shapes.may_be_digit(start, end)  # unshaped, any run the break lets by may be a mark
-            if best[start] == -math.inf or not (digit_shaped or not shaped):
+            if best[start] == -math.inf or (shaped and not digit_shaped):
                 continue
             value = best[start] - shapes.cost(start, end)
             if value <= best[end]:
